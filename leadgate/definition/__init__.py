@@ -1,0 +1,1 @@
+"""Definitions: YAML → typed model, with positions for errors."""

@@ -1,0 +1,1 @@
+"""Input files (CSV, JSON Lines, Parquet, Segment JSON) → normalized Dataset."""
