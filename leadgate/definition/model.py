@@ -15,7 +15,7 @@ from leadgate.definition.durations import parse_duration
 from leadgate.definition.regex import check_portable_regex
 
 SCHEMA_VERSION = 1
-IDENT = r"^[a-z][a-z0-9_]{0,62}$"
+IDENT = r"^[a-z][a-z0-9_]{0,39}$"
 #: Column names the input tables reserve; a definition may not use them as trait or property names.
 RESERVED_LEAD_COLUMNS = frozenset({"lead_id", "account_id", "created_at"})
 RESERVED_EVENT_COLUMNS = frozenset({"lead_id", "event", "ts", "message_id"})

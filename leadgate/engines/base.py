@@ -1,0 +1,138 @@
+"""What every engine shares: shaping a Dataset into the tables a compiled query reads, and turning result
+rows back into LeadScores."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from leadgate.compiler import CompiledQuery, compile_definition
+from leadgate.definition.model import Definition
+from leadgate.inputs.dataset import TS_TYPE, Dataset
+from leadgate.result import Contribution, LeadScore
+
+KIND_TYPES = {"number": pa.float64(), "string": pa.string(), "boolean": pa.bool_()}
+CORE = {
+    "leads": {"lead_id": pa.string(), "email": pa.string(), "email_domain": pa.string(),
+              "account_id": pa.string(), "created_at": TS_TYPE},
+    "accounts": {"account_id": pa.string()},
+    "events": {"lead_id": pa.string(), "event": pa.string(), "ts": TS_TYPE},
+}
+
+
+def quote_ident(name: str, quote: str = '"') -> str:
+    """A quoted SQL identifier for DDL the engines write themselves (names come from data files)."""
+    return quote + name.replace(quote, quote + quote) + quote
+
+
+@dataclass
+class Tables:
+    """The three input tables, reduced to the columns a definition reads, with the types it expects."""
+
+    leads: pa.Table
+    accounts: pa.Table
+    events: pa.Table
+
+    def items(self) -> list[tuple[str, pa.Table]]:
+        return [("leads", self.leads), ("accounts", self.accounts), ("events", self.events)]
+
+
+def _shape(table: pa.Table | None, core: Mapping[str, pa.DataType], extra: Mapping[str, str | None]) -> pa.Table:
+    n = 0 if table is None else table.num_rows
+    names = list(core) + [c for c in extra if c not in core]
+    arrays: list[pa.Array | pa.ChunkedArray] = []
+    for name in names:
+        want = core.get(name) or KIND_TYPES.get(extra.get(name) or "", None)
+        if table is not None and name in table.column_names:
+            column = table.column(name)
+            if want is None:
+                want = column.type if column.type in KIND_TYPES.values() else pa.string()
+            if column.type != want:
+                column = pc.cast(column, want) if not pa.types.is_null(column.type) else pa.nulls(n, want)
+            arrays.append(column)
+        else:
+            arrays.append(pa.nulls(n, want or pa.string()))
+    return pa.table(arrays, names=names)
+
+
+def prepare_tables(defn: Definition, data: Dataset) -> Tables:
+    wanted: dict[str, dict[str, str | None]] = {"leads": {}, "accounts": {}, "events": {}}
+    for (table, column), kind in defn.field_types().items():
+        wanted[table][column] = kind
+    return Tables(
+        leads=_shape(data.leads, CORE["leads"], wanted["leads"]),
+        accounts=_shape(data.accounts, CORE["accounts"], wanted["accounts"]),
+        events=_shape(data.events, CORE["events"], wanted["events"]),
+    )
+
+
+def decode(rows: Iterable[Mapping[str, Any]], query: CompiledQuery) -> list[LeadScore]:
+    """Result rows (any engine's) → LeadScores, sorted by lead_id."""
+    layout = query.layout
+    out: list[LeadScore] = []
+    for row in rows:
+        qualified = bool(row["qualified"])
+        contributions = {
+            rule_id: Contribution(int(row[count]), float(row[points])) for rule_id, count, points in layout.rules
+        }
+        for name, column in layout.groups:
+            contributions[f"group:{name}"] = Contribution(0, float(row[column]))
+        out.append(
+            LeadScore(
+                lead_id=str(row["lead_id"]),
+                fit=float(row["fit"]),
+                engagement=float(row["engagement"]),
+                total=float(row["total"]),
+                qualified=qualified,
+                qualified_by=[name for name, column in layout.paths if int(row[column]) == 1],
+                disqualify_reasons=[r for r, column in layout.disqualify if int(row[column]) == 1],
+                failed_requirements=[r for r, column in layout.require if int(row[column]) == 1],
+                grade=str(row["grade"]),
+                level=int(row["level"]),
+                mql_types=[str(row["basis"]), str(row["motion"])] if qualified else [],
+                contributions=contributions,
+            )
+        )
+    out.sort(key=lambda s: s.lead_id)
+    return out
+
+
+class Engine(ABC):
+    """Runs compiled SQL.  Subclasses load tables and execute; the compiler never touches a connection."""
+
+    dialect: str
+
+    @abstractmethod
+    def load(self, tables: Tables) -> None:
+        """Replace the engine's leads / accounts / events tables."""
+
+    @abstractmethod
+    def fetch(self, sql: str) -> list[dict[str, Any]]:
+        """Run one query and return its rows as dicts."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections and temporary tables."""
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def score_sql(self, defn: Definition, as_of: datetime | float | None = None) -> CompiledQuery:
+        """The query ``score`` would run (the dry-run twin)."""
+        return compile_definition(defn, dialect=self.dialect, as_of=as_of)
+
+    def score(self, defn: Definition, data: Dataset, as_of: datetime | float | None = None) -> list[LeadScore]:
+        self.load(prepare_tables(defn, data))
+        return self.run(self.score_sql(defn, as_of))
+
+    def run(self, query: CompiledQuery) -> list[LeadScore]:
+        """Run a compiled query against the loaded tables."""
+        return decode(self.fetch(query.sql()), query)
