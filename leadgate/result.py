@@ -55,8 +55,16 @@ class LeadScore:
 def same_scores(a: LeadScore, b: LeadScore, tol: float = SCORE_TOLERANCE) -> list[str]:
     """Differences between two results for one lead (empty when equal under the contract)."""
     diffs: list[str] = []
-    for name in ("lead_id", "qualified", "qualified_by", "disqualify_reasons", "failed_requirements", "grade",
-                 "level", "mql_types"):
+    for name in (
+        "lead_id",
+        "qualified",
+        "qualified_by",
+        "disqualify_reasons",
+        "failed_requirements",
+        "grade",
+        "level",
+        "mql_types",
+    ):
         if getattr(a, name) != getattr(b, name):
             diffs.append(f"{name}: {getattr(a, name)!r} != {getattr(b, name)!r}")
     for name in ("fit", "engagement", "total"):

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from leadgate.compiler import dialects
-from leadgate.compiler.sqlbuild import and_, definite, literal, not_, num, or_, paren, string, sub
+from leadgate.compiler.sqlbuild import and_, definite, literal, not_, num, or_, string, sub
 from leadgate.definition.model import (
     AllCond,
     AnyCond,

@@ -88,10 +88,13 @@ class CompiledQuery:
         return self.tree.sql(dialect=self.dialect, pretty=pretty)
 
 
-def as_of_epoch(as_of: datetime | float | None) -> float:
-    """Epoch seconds of an instant (naive datetimes are UTC; None is now)."""
+def as_of_epoch(as_of: datetime | float | str | None) -> float:
+    """Epoch seconds of an instant: a datetime or ISO-8601 text (naive means UTC), epoch seconds, or None
+    for now."""
     if as_of is None:
         as_of = datetime.now(UTC)
+    if isinstance(as_of, str):
+        as_of = datetime.fromisoformat(as_of)
     if isinstance(as_of, (int, float)):
         return float(as_of)
     if as_of.tzinfo is None:
@@ -209,7 +212,14 @@ class _Compiler:
                 join_type="left",
             )
         created = dialects.epoch_seconds(col("created_at", "l"), self.dialect)
-        return q.where(or_([exp.Is(this=col("created_at", "l"), expression=exp.Null()), exp.LTE(this=created, expression=num(self.T))]))
+        return q.where(
+            or_(
+                [
+                    exp.Is(this=col("created_at", "l"), expression=exp.Null()),
+                    exp.LTE(this=created, expression=num(self.T)),
+                ]
+            )
+        )
 
     def scope(self) -> Scope:
         def field_of(pred: Predicate) -> exp.Expression:
@@ -300,11 +310,17 @@ class _Compiler:
         qualified = exp.and_(not_(or_(blockers)), or_(truthy(col(c)) for c in path_cols))
         g, lv = d.grades, d.levels
         grade = case(
-            [(exp.GTE(this=col("fit"), expression=num(v - EPS)), string(k)) for k, v in (("A", g.A), ("B", g.B), ("C", g.C))],
+            [
+                (exp.GTE(this=col("fit"), expression=num(v - EPS)), string(k))
+                for k, v in (("A", g.A), ("B", g.B), ("C", g.C))
+            ],
             string("D"),
         )
         level = case(
-            [(exp.GTE(this=col("engagement"), expression=num(v - EPS)), num(i)) for i, v in ((1, lv.l1), (2, lv.l2), (3, lv.l3))],
+            [
+                (exp.GTE(this=col("engagement"), expression=num(v - EPS)), num(i))
+                for i, v in ((1, lv.l1), (2, lv.l2), (3, lv.l3))
+            ],
             num(4),
         )
         basis = case([(at_least(col("fit"), col("engagement")), string("fit"))], string("intent"))
@@ -357,7 +373,7 @@ def compile_definition(
     defn: Definition,
     *,
     dialect: str = "duckdb",
-    as_of: datetime | float | None = None,
+    as_of: datetime | float | str | None = None,
     tables: TableNames | None = None,
 ) -> CompiledQuery:
     """Compile ``defn`` into one query scoring every lead as of ``as_of`` (default: now)."""

@@ -131,7 +131,10 @@ def definite(cond: exp.Expression) -> exp.Expression:
 def clamp(x: exp.Expression, cap: float) -> exp.Expression:
     """x bounded to [-cap, cap]."""
     return case(
-        [(exp.GT(this=x.copy(), expression=num(cap)), num(cap)), (exp.LT(this=x.copy(), expression=num(-cap)), num(-cap))],
+        [
+            (exp.GT(this=x.copy(), expression=num(cap)), num(cap)),
+            (exp.LT(this=x.copy(), expression=num(-cap)), num(-cap)),
+        ],
         x.copy(),
     )
 

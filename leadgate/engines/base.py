@@ -19,8 +19,13 @@ from leadgate.result import Contribution, LeadScore
 
 KIND_TYPES = {"number": pa.float64(), "string": pa.string(), "boolean": pa.bool_()}
 CORE = {
-    "leads": {"lead_id": pa.string(), "email": pa.string(), "email_domain": pa.string(),
-              "account_id": pa.string(), "created_at": TS_TYPE},
+    "leads": {
+        "lead_id": pa.string(),
+        "email": pa.string(),
+        "email_domain": pa.string(),
+        "account_id": pa.string(),
+        "created_at": TS_TYPE,
+    },
     "accounts": {"account_id": pa.string()},
     "events": {"lead_id": pa.string(), "event": pa.string(), "ts": TS_TYPE},
 }
@@ -48,7 +53,7 @@ def _shape(table: pa.Table | None, core: Mapping[str, pa.DataType], extra: Mappi
     names = list(core) + [c for c in extra if c not in core]
     arrays: list[pa.Array | pa.ChunkedArray] = []
     for name in names:
-        want = core.get(name) or KIND_TYPES.get(extra.get(name) or "", None)
+        want = core.get(name) or KIND_TYPES.get(extra.get(name) or "")
         if table is not None and name in table.column_names:
             column = table.column(name)
             if want is None:

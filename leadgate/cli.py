@@ -1,0 +1,326 @@
+"""The ``leadgate`` command: each command parses, calls one library function, and formats."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from leadgate import api
+from leadgate.compiler import DIALECTS
+from leadgate.compiler.query import TableNames
+from leadgate.definition.loader import load_definition
+from leadgate.engines import ENGINES
+from leadgate.errors import DefinitionError, InputError, LeadgateError, RowError
+from leadgate.explain import explain_rows
+from leadgate.summary import Summary
+
+F = TypeVar("F", bound=Callable[..., Any])
+out = Console()
+err = Console(stderr=True)
+
+
+# -- shared options, declared once ---------------------------------------------------------------------
+def _as_of(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"'{value}' is not an ISO-8601 time (e.g. 2026-11-01T00:00:00Z)") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+definition_arg = click.argument("definition", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+as_of_option = click.option(
+    "--as-of", callback=_as_of, help="Score as of this instant (ISO-8601; naive means UTC). Default: now."
+)
+engine_option = click.option("--engine", type=click.Choice(ENGINES), default="duckdb", show_default=True)
+
+
+def input_options(f: F) -> F:
+    f = click.option("--accounts", type=click.Path(exists=True, dir_okay=False, path_type=Path))(f)
+    f = click.option(
+        "--events-format",
+        type=click.Choice(["auto", "segment"]),
+        default="auto",
+        show_default=True,
+        help="'segment' reads Segment JSON messages (track / page / identify / group).",
+    )(f)
+    f = click.option("--events", type=click.Path(exists=True, dir_okay=False, path_type=Path))(f)
+    f = click.option("--leads", type=click.Path(exists=True, dir_okay=False, path_type=Path))(f)
+    return f
+
+
+def reports_errors(f: F) -> F:
+    """Library errors become a clean message and exit code 2, never a traceback."""
+
+    @wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return f(*args, **kwargs)
+        except DefinitionError as exc:
+            for problem in exc.problems:
+                err.print(f"[red]error[/red] {problem}", highlight=False, markup=True)
+            sys.exit(2)
+        except InputError as exc:
+            err.print(f"[red]error[/red] {exc.message}", highlight=False)
+            _print_rejects(exc.rows)
+            sys.exit(2)
+        except LeadgateError as exc:
+            err.print(f"[red]error[/red] {exc}", highlight=False)
+            sys.exit(getattr(exc, "exit_code", 2))
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _print_rejects(rows: list[RowError], limit: int = 10) -> None:
+    if not rows:
+        return
+    err.print(f"[yellow]{len(rows)} input row(s) rejected[/yellow]:", highlight=False)
+    for row in rows[:limit]:
+        err.print(f"  {row}", highlight=False, markup=False)
+    if len(rows) > limit:
+        err.print(f"  … and {len(rows) - limit} more (use --rejects FILE to write them all)", highlight=False)
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Callable[[str], None]]:
+    if not enabled:
+        yield lambda _msg: None
+        return
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True
+    ) as progress:
+        task = progress.add_task("starting", total=None)
+        yield lambda msg: progress.update(task, description=msg)
+
+
+# -- commands ------------------------------------------------------------------------------------------
+@click.group()
+@click.version_option(package_name="leadgate")
+def main() -> None:
+    """leadgate: MQL definitions compiled to SQL, scored on SQLite, DuckDB, PostgreSQL or Spark."""
+
+
+@main.command()
+@definition_arg
+@reports_errors
+def validate(definition: Path) -> None:
+    """Check a definition file; print its rules, or every problem with file:line:col."""
+    defn = load_definition(definition)
+    out.print(
+        f"[green]ok[/green] {definition}: {defn.name} v{defn.version_str}: {len(defn.fit)} fit rule(s), "
+        f"{len(defn.engagement)} engagement rule(s), {len(defn.require)} requirement(s), "
+        f"{len(defn.disqualify)} disqualifier(s), {len(defn.qualify.paths)} named path(s)",
+        highlight=False,
+    )
+
+
+@main.command("compile")
+@definition_arg
+@click.option("--dialect", type=click.Choice(DIALECTS), default="duckdb", show_default=True)
+@as_of_option
+@click.option("--leads-table", default="leads", show_default=True)
+@click.option("--events-table", default="events", show_default=True)
+@click.option("--accounts-table", default="accounts", show_default=True)
+@reports_errors
+def compile_(
+    definition: Path, dialect: str, as_of: datetime | None, leads_table: str, events_table: str, accounts_table: str
+) -> None:
+    """Print the SQL that scores every lead, for your warehouse (see docs/semantics.md for the tables)."""
+    tables = TableNames(leads=leads_table, events=events_table, accounts=accounts_table)
+    click.echo(api.compile_sql(definition, dialect=dialect, as_of=as_of, tables=tables) + ";")
+
+
+@main.command()
+@definition_arg
+@input_options
+@as_of_option
+@engine_option
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write every lead's score: .jsonl, .csv or .parquet.",
+)
+@click.option("--rejects", type=click.Path(dir_okay=False, path_type=Path), help="Write rejected input rows here.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@reports_errors
+def score(
+    definition: Path,
+    leads: Path | None,
+    events: Path | None,
+    events_format: str,
+    accounts: Path | None,
+    as_of: datetime | None,
+    engine: str,
+    out_path: Path | None,
+    rejects: Path | None,
+    as_json: bool,
+) -> None:
+    """Score leads with a definition and print a summary."""
+    from leadgate.outputs import write_scores
+
+    if leads is None and events_format != "segment":
+        raise click.UsageError("--leads is required (or give --events with --events-format segment)")
+    with _progress(not as_json and sys.stderr.isatty()) as step:
+        step("reading definition")
+        defn = load_definition(definition)
+        step("reading inputs")
+        data = api.read_inputs(
+            defn, leads, events, accounts, events_format=None if events_format == "auto" else events_format
+        )
+        step(f"scoring {data.leads.num_rows:,} leads and {data.events.num_rows:,} events on {engine}")
+        run = api.score(defn, data=data, as_of=as_of, engine=engine)
+        if out_path:
+            step(f"writing {out_path}")
+            write_scores(run.scores, out_path)
+    if rejects:
+        rejects.write_text("".join(json.dumps(r.__dict__) + "\n" for r in run.rejected))
+    summary = run.summary
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "definition": defn.name,
+                    "version": defn.version_str,
+                    "as_of": run.as_of,
+                    "engine": engine,
+                    "rejected_rows": len(run.rejected),
+                    **summary.to_dict(),
+                }
+            )
+        )
+        return
+    _print_rejects(run.rejected)
+    _print_summary(defn.name, defn.version_str, run.as_of, engine, summary)
+    if out_path:
+        out.print(f"scores written to {out_path}", highlight=False)
+
+
+def _print_summary(name: str, version: str, as_of: float, engine: str, s: Summary) -> None:
+    when = datetime.fromtimestamp(as_of, UTC).isoformat().replace("+00:00", "Z")
+    out.print(f"[bold]{name}[/bold] v{version} as of {when} on {engine}", highlight=False)
+    out.print(f"leads {s.leads:,}   MQLs {s.mqls:,}   MQL rate {s.mql_rate:.1%}", highlight=False)
+    for title, counts in (
+        ("MQL type", s.by_type),
+        ("qualified by", s.by_path),
+        ("disqualify reason", s.by_disqualify_reason),
+        ("failed requirement", s.by_failed_requirement),
+    ):
+        if counts:
+            table = Table(title=None, show_edge=False, box=None, padding=(0, 2))
+            table.add_column(title)
+            table.add_column("leads", justify="right")
+            for key, n in counts.items():
+                table.add_row(key, f"{n:,}")
+            out.print(table)
+    table = Table(show_edge=False, box=None, padding=(0, 2))
+    table.add_column("total score")
+    table.add_column("leads", justify="right")
+    for bucket, n in s.histogram:
+        table.add_row(bucket, f"{n:,}")
+    out.print(table)
+    q = s.total_quantiles
+    if q:
+        out.print("quantiles " + "  ".join(f"{k} {v:.1f}" for k, v in q.items()), highlight=False)
+
+
+@main.command()
+@definition_arg
+@click.option("--lead", "lead_ids", multiple=True, required=True, help="Lead id (repeatable).")
+@input_options
+@as_of_option
+@engine_option
+@click.option("--json", "as_json", is_flag=True)
+@reports_errors
+def explain(
+    definition: Path,
+    lead_ids: tuple[str, ...],
+    leads: Path | None,
+    events: Path | None,
+    events_format: str,
+    accounts: Path | None,
+    as_of: datetime | None,
+    engine: str,
+    as_json: bool,
+) -> None:
+    """Show why a lead scored what it did: every rule's count and points, hard rules, paths."""
+    defn = load_definition(definition)
+    data = api.read_inputs(
+        defn, leads, events, accounts, events_format=None if events_format == "auto" else events_format
+    )
+    run = api.score(defn, data=data, as_of=as_of, engine=engine)
+    missing = [i for i in lead_ids if run.lead(i) is None]
+    if missing:
+        raise LeadgateError(f"no lead with id {', '.join(repr(m) for m in missing)} in the input (as of that time)")
+    for lead_id in lead_ids:
+        s = run.lead(lead_id)
+        assert s is not None
+        if as_json:
+            click.echo(json.dumps(s.to_dict()))
+            continue
+        verdict = "[green]MQL[/green]" if s.qualified else "[dim]not an MQL[/dim]"
+        out.print(
+            f"[bold]{lead_id}[/bold]  {verdict}  fit {s.fit:.2f}  engagement {s.engagement:.2f}  "
+            f"total {s.total:.2f}  grade {s.matrix}",
+            highlight=False,
+        )
+        table = Table(show_edge=False, box=None, padding=(0, 2))
+        for column in ("rule", "kind", "count", "points", "why"):
+            table.add_column(column, justify="right" if column in ("count", "points") else "left")
+        for row in explain_rows(defn, s):
+            table.add_row(row.rule, row.kind, str(row.count), f"{row.points:+.2f}", row.why)
+        out.print(table)
+        for label, items in (
+            ("qualified by", s.qualified_by),
+            ("disqualified", s.disqualify_reasons),
+            ("failed requirements", s.failed_requirements),
+            ("MQL types", s.mql_types),
+        ):
+            if items:
+                out.print(f"{label}: {', '.join(items)}", highlight=False)
+
+
+@main.command()
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--leads", "n_leads", type=click.IntRange(1), default=2000, show_default=True)
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl", "parquet"]), default="csv", show_default=True)
+@click.option("--start", callback=_as_of, default="2026-05-01T00:00:00Z", show_default=True)
+@click.option("--end", callback=_as_of, default="2026-11-01T00:00:00Z", show_default=True)
+@reports_errors
+def generate(out_dir: Path, n_leads: int, seed: int, fmt: str, start: datetime, end: datetime) -> None:
+    """Write deterministic demo data: leads, accounts, events and outcomes."""
+    from leadgate.generate import generate as run_generate
+
+    summary = run_generate(out_dir, leads=n_leads, seed=seed, start=start, end=end, fmt=fmt)  # type: ignore[arg-type]
+    out.print(f"wrote {out_dir}: {summary}", highlight=False)
+
+
+@main.command()
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path))
+def schema(out_path: Path | None) -> None:
+    """Print (or write) the JSON Schema of definition files, for editor completion."""
+    from leadgate.definition.schema import definition_json_schema
+
+    text = json.dumps(definition_json_schema(), indent=2)
+    if out_path:
+        out_path.write_text(text + "\n")
+    else:
+        click.echo(text)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
