@@ -124,6 +124,8 @@ class Predicate(Strict):
             check_portable_regex(self.matches)
         if self.ignore_case and self.op not in ("equals", "not_equals", "in", "not_in", *STRING_OPS):
             raise ValueError(f"ignore_case does not apply to '{self.op}'")
+        if self.ignore_case and self.value_kind not in (None, "string"):
+            raise ValueError("ignore_case applies to text values only")
         return self
 
     @property

@@ -1,0 +1,144 @@
+"""Segment JSON messages (track / page / screen / identify / group) → leads, events and accounts.
+
+Accepts one message per line, a JSON array of messages, or a ``{"batch": [...]}`` object.  ``page`` and
+``screen`` become the events ``page_view`` and ``screen_view`` with the page's path, url, referrer and
+title (from ``properties`` or ``context.page``).  The lead is ``userId``, else ``anonymousId``.
+``identify`` gives lead traits (``traits``, or ``context.traits`` as RudderStack sends them), ``group``
+gives account traits and the lead's account.  ``alias`` is accepted and ignored here (identity merging
+belongs to the live service).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from leadgate.errors import InputError, RowError
+from leadgate.inputs.readers import FieldTypes, _flatten, normalize, records_table
+
+EVENT_FOR_TYPE = {"page": "page_view", "screen": "screen_view"}
+PAGE_FIELDS = ("path", "url", "referrer", "title", "search")
+
+
+@dataclass
+class SegmentData:
+    leads: pa.Table
+    events: pa.Table
+    accounts: pa.Table
+
+
+def _messages(path: Path, rejected: list[RowError]) -> list[tuple[int, Any]]:
+    text = path.read_text(encoding="utf-8")
+    stripped = text.lstrip()
+    if stripped.startswith("[") or (stripped.startswith("{") and '"batch"' in stripped[:200]):
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as exc:
+            if stripped.startswith("["):
+                raise InputError(f"{path}: not valid JSON: {exc.msg} at line {exc.lineno}") from None
+        else:
+            items = doc.get("batch") if isinstance(doc, dict) else doc
+            if not isinstance(items, list):
+                raise InputError(f"{path}: expected a JSON array of messages or an object with 'batch'")
+            return list(enumerate(items, start=1))
+    out: list[tuple[int, Any]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            out.append((number, json.loads(line)))
+        except json.JSONDecodeError as exc:
+            rejected.append(RowError(str(path), number, None, f"not valid JSON: {exc.msg}"))
+    return out
+
+
+def read_segment(path: Path, field_types: FieldTypes, rejected: list[RowError]) -> SegmentData:
+    events: list[dict[str, Any]] = []
+    event_rows: list[int] = []
+    leads: dict[str, dict[str, Any]] = {}
+    lead_rows: dict[str, int] = {}
+    accounts: dict[str, dict[str, Any]] = {}
+    account_rows: dict[str, int] = {}
+    for number, msg in _messages(path, rejected):
+        if not isinstance(msg, dict):
+            rejected.append(RowError(str(path), number, None, "expected a JSON object (a Segment message)"))
+            continue
+        kind = msg.get("type")
+        lead_id = msg.get("userId") or msg.get("anonymousId")
+        if kind not in ("track", "page", "screen", "identify", "group", "alias"):
+            rejected.append(
+                RowError(
+                    str(path), number, "type", f"expected track, page, screen, identify, group or alias, found {kind!r}"
+                )
+            )
+            continue
+        if kind == "alias":
+            continue
+        if not lead_id:
+            rejected.append(RowError(str(path), number, "userId", "a message needs a userId or an anonymousId"))
+            continue
+        lead_id = str(lead_id)
+        context = msg.get("context") if isinstance(msg.get("context"), dict) else {}
+        if lead_id not in leads:
+            leads[lead_id] = {"lead_id": lead_id}
+            lead_rows[lead_id] = number
+        if kind == "identify":
+            traits = msg.get("traits") or context.get("traits") or {}
+            if isinstance(traits, dict):
+                leads[lead_id].update({k: v for k, v in _flatten(traits).items() if k not in ("id", "lead_id")})
+            continue
+        if kind == "group":
+            group_id = msg.get("groupId")
+            if not group_id:
+                rejected.append(RowError(str(path), number, "groupId", "a group message needs a groupId"))
+                continue
+            traits = msg.get("traits") if isinstance(msg.get("traits"), dict) else {}
+            accounts.setdefault(str(group_id), {"account_id": str(group_id)}).update(_flatten(traits))
+            account_rows.setdefault(str(group_id), number)
+            leads[lead_id]["account_id"] = str(group_id)
+            continue
+        name = msg.get("event") if kind == "track" else EVENT_FOR_TYPE[kind]
+        if not name:
+            rejected.append(RowError(str(path), number, "event", "a track message needs an event name"))
+            continue
+        props = msg.get("properties") if isinstance(msg.get("properties"), dict) else {}
+        row: dict[str, Any] = _flatten(props)
+        page = context.get("page") if isinstance(context.get("page"), dict) else {}
+        if kind in EVENT_FOR_TYPE:
+            for key in PAGE_FIELDS:
+                if key not in row and page.get(key) is not None:
+                    row[key] = page[key]
+            if msg.get("name") is not None and "name" not in row:
+                row["name"] = msg["name"]
+        ts = msg.get("timestamp") or msg.get("originalTimestamp") or msg.get("receivedAt") or msg.get("sentAt")
+        row.update({"lead_id": lead_id, "event": str(name), "ts": ts, "message_id": msg.get("messageId")})
+        events.append(row)
+        event_rows.append(number)
+    ev = (
+        normalize(records_table(path, events, event_rows), "events", field_types, rejected)
+        if events
+        else _empty_events()
+    )
+    lead_numbers = [lead_rows[k] for k in leads]
+    account_numbers = [account_rows[k] for k in accounts]
+    lead_table = normalize(records_table(path, list(leads.values()), lead_numbers), "leads", field_types, rejected)
+    account_table = (
+        normalize(records_table(path, list(accounts.values()), account_numbers), "accounts", field_types, rejected)
+        if accounts
+        else pa.table({"account_id": pa.array([], pa.string())})
+    )
+    return SegmentData(leads=lead_table, events=ev, accounts=account_table)
+
+
+def _empty_events() -> pa.Table:
+    return pa.table(
+        {
+            "lead_id": pa.array([], pa.string()),
+            "event": pa.array([], pa.string()),
+            "ts": pa.array([], pa.timestamp("us")),
+        }
+    )

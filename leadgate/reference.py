@@ -1,0 +1,243 @@
+"""The reference evaluator: docs/semantics.md in plain Python.
+
+This is the test oracle every engine is compared with.  Clarity beats speed here; it is still linear in
+the number of events (events are grouped by lead once).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from functools import lru_cache
+from typing import Any
+
+from leadgate.definition.model import (
+    AllCond,
+    AnyCond,
+    Condition,
+    Definition,
+    EngagementRule,
+    EventCond,
+    FitRule,
+    NotCond,
+    Predicate,
+    ScoreCond,
+    SignalCond,
+    field_key,
+)
+from leadgate.inputs.dataset import Dataset
+from leadgate.result import Contribution, LeadScore
+
+EPS = 1e-9
+
+Row = dict[str, Any]
+
+
+@lru_cache(maxsize=256)
+def _regex(pattern: str, ignore_case: bool) -> re.Pattern[str]:
+    return re.compile(pattern, re.ASCII | (re.IGNORECASE if ignore_case else 0))
+
+
+def test_predicate(pred: Predicate, value: Any) -> bool:
+    """Two-valued: a missing value fails every operator but ``missing``."""
+    op = pred.op
+    if op == "missing":
+        return value is None
+    if value is None:
+        return False
+    if op == "exists":
+        return True
+    operand = pred.value
+    if pred.ignore_case and op != "matches":
+        value = value.lower()
+        operand = tuple(v.lower() for v in operand) if isinstance(operand, tuple) else operand.lower()
+    if op == "equals":
+        return bool(value == operand)
+    if op == "not_equals":
+        return bool(value != operand)
+    if op == "in":
+        return value in operand
+    if op == "not_in":
+        return value not in operand
+    if op == "between":
+        return bool(operand[0] <= value <= operand[1])
+    if op == "gt":
+        return bool(value > operand)
+    if op == "gte":
+        return bool(value >= operand)
+    if op == "lt":
+        return bool(value < operand)
+    if op == "lte":
+        return bool(value <= operand)
+    if op == "matches":
+        return _regex(operand, pred.ignore_case).search(value) is not None
+    if op == "starts_with":
+        return any(value.startswith(v) for v in operand)
+    if op == "ends_with":
+        return any(value.endswith(v) for v in operand)
+    if op == "contains":
+        return any(v in value for v in operand)
+    raise AssertionError(op)
+
+
+def compare_score(score: float, op: str, value: float) -> bool:
+    if op == "gte":
+        return score >= value - EPS
+    if op == "gt":
+        return score > value + EPS
+    if op == "lte":
+        return score <= value + EPS
+    if op == "lt":
+        return score < value - EPS
+    raise AssertionError(op)
+
+
+class _Lead:
+    """One lead's traits and events, and what has been computed for it so far."""
+
+    def __init__(self, defn: Definition, row: Row, account: Row | None, events: list[Row], as_of: float):
+        self.defn = defn
+        self.row = row
+        self.account = account or {}
+        self.events = events
+        self.as_of = as_of
+        self.fit_hits: dict[str, bool] = {}
+        self.scores: dict[str, float] = {}
+
+    def field(self, pred: Predicate) -> Any:
+        table, column = field_key(pred)
+        source = self.row if table == "leads" else self.account
+        return source.get(column)
+
+    def matching(self, cond: EventCond) -> list[Row]:
+        low = self.as_of - cond.within if cond.within is not None else None
+        out = []
+        for e in self.events:
+            if e["event"] not in cond.events:
+                continue
+            if low is not None and not e["ts"] > low:
+                continue
+            if all(test_predicate(p, e.get(p.field)) for p in cond.where):
+                out.append(e)
+        return out
+
+    def fired(self, rule: FitRule | EngagementRule) -> bool:
+        if isinstance(rule, FitRule):
+            return self.fit_hits[rule.id]
+        return len(self.matching(rule.match)) >= rule.min_count
+
+    def holds(self, cond: Condition) -> bool:
+        if isinstance(cond, Predicate):
+            return test_predicate(cond, self.field(cond))
+        if isinstance(cond, AllCond):
+            return all(self.holds(c) for c in cond.all)
+        if isinstance(cond, AnyCond):
+            return any(self.holds(c) for c in cond.any)
+        if isinstance(cond, NotCond):
+            return not self.holds(cond.not_)
+        if isinstance(cond, EventCond):
+            return len(self.matching(cond)) >= cond.min_count
+        if isinstance(cond, SignalCond):
+            return self.fired(self.defn.rule(cond.signal))
+        if isinstance(cond, ScoreCond):
+            return compare_score(self.scores[cond.score], cond.op, cond.value)
+        raise AssertionError(type(cond))
+
+    def engagement_points(self, rule: EngagementRule) -> Contribution:
+        matched = self.matching(rule.match)
+        n = len(matched)
+        if n < rule.min_count:
+            return Contribution(n, 0.0)
+        h = self.defn.half_life(rule)
+        if rule.per == "occurrence":
+            raw = rule.points * (sum(0.5 ** ((self.as_of - e["ts"]) / h) for e in matched) if h else n)
+        else:
+            latest = max(e["ts"] for e in matched)
+            raw = rule.points * (0.5 ** ((self.as_of - latest) / h) if h else 1)
+        if rule.cap is not None:
+            raw = min(max(raw, -rule.cap), rule.cap)
+        return Contribution(n, float(raw))
+
+    def score(self) -> LeadScore:
+        d = self.defn
+        contributions: dict[str, Contribution] = {}
+        for fit_rule in d.fit:
+            hit = self.holds(fit_rule.when)
+            self.fit_hits[fit_rule.id] = hit
+            contributions[fit_rule.id] = Contribution(int(hit), float(fit_rule.points) if hit else 0.0)
+        for rule in d.engagement:
+            contributions[rule.id] = self.engagement_points(rule)
+        group_adjust: dict[str, float] = {}
+        for name, group in d.groups.items():
+            members = [contributions[r.id].points for r in d.rules if r.group == name]
+            s = _sum(members)
+            group_adjust[name] = min(max(s, -group.cap), group.cap) - s
+            contributions[f"group:{name}"] = Contribution(0, group_adjust[name])
+        fit_groups = {r.group for r in d.fit if r.group}
+        fit = _sum([contributions[r.id].points for r in d.fit] + [group_adjust[g] for g in d.groups if g in fit_groups])
+        engagement = _sum(
+            [contributions[r.id].points for r in d.engagement]
+            + [group_adjust[g] for g in d.groups if g not in fit_groups]
+        )
+        total = fit + engagement
+        self.scores = {"fit": fit, "engagement": engagement, "total": total}
+        dq = [h.reason for h in d.disqualify if self.holds(h.when)]
+        failed = [h.reason for h in d.require if not self.holds(h.when)]
+        q = d.qualify
+        paths = []
+        if q.has_score_path and all(
+            score >= bound - EPS
+            for score, bound in ((total, q.threshold), (fit, q.min_fit), (engagement, q.min_engagement))
+            if bound is not None
+        ):
+            paths.append("score")
+        paths += [p.name for p in q.paths if self.holds(p.when)]
+        qualified = not dq and not failed and bool(paths)
+        g, lv = d.grades, d.levels
+        grade = next((k for k, v in (("A", g.A), ("B", g.B), ("C", g.C)) if fit >= v - EPS), "D")
+        level = next((i for i, v in ((1, lv.l1), (2, lv.l2), (3, lv.l3)) if engagement >= v - EPS), 4)
+        types: list[str] = []
+        if qualified:
+            types.append("fit" if fit >= engagement - EPS else "intent")
+            product = any(self.fired(r) for r in d.engagement if r.product)
+            types.append("product_led" if product else "sales_led")
+        return LeadScore(
+            lead_id=self.row["lead_id"],
+            fit=fit,
+            engagement=engagement,
+            total=total,
+            qualified=qualified,
+            qualified_by=paths,
+            disqualify_reasons=dq,
+            failed_requirements=failed,
+            grade=grade,
+            level=level,
+            mql_types=types,
+            contributions=contributions,
+        )
+
+
+def _sum(values: list[float]) -> float:
+    """Left-to-right, as the compiled SQL adds."""
+    acc = 0.0
+    for i, v in enumerate(values):
+        acc = v if i == 0 else acc + v
+    return float(acc)
+
+
+def evaluate(defn: Definition, data: Dataset, as_of: float) -> list[LeadScore]:
+    """Score every lead that exists at ``as_of`` (epoch seconds), ordered by lead_id."""
+    accounts = {a["account_id"]: a for a in data.rows("accounts") if a.get("account_id") is not None}
+    events: dict[str, list[Row]] = defaultdict(list)
+    for e in data.rows("events"):
+        if e["ts"] is not None and e["ts"] <= as_of and e["lead_id"] is not None:
+            events[e["lead_id"]].append(e)
+    out = []
+    for row in data.rows("leads"):
+        created = row.get("created_at")
+        if created is not None and created > as_of:
+            continue
+        account = accounts.get(row.get("account_id")) if row.get("account_id") is not None else None
+        out.append(_Lead(defn, row, account, events.get(row["lead_id"], []), as_of).score())
+    out.sort(key=lambda s: s.lead_id)
+    return out
