@@ -1,0 +1,124 @@
+"""Functional tests: the real `leadgate` CLI on a tiny project (generated data + example definitions)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLES
+
+AS_OF = "2026-11-01T00:00:00Z"
+
+
+def leadgate(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "leadgate.cli", *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=300
+    )
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("demo")
+    result = leadgate("generate", "--out", out, "--leads", "300", "--seed", "3")
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def score_args(demo: Path, definition: str = "classic.yaml") -> list[str | Path]:
+    return [
+        "score", EXAMPLES / definition, "--leads", demo / "leads.csv", "--events", demo / "events.csv",
+        "--accounts", demo / "accounts.csv", "--as-of", AS_OF,
+    ]  # fmt: skip
+
+
+def test_validate_every_example() -> None:
+    for path in sorted(EXAMPLES.glob("*.yaml")):
+        result = leadgate("validate", path)
+        assert result.returncode == 0, f"{path}: {result.stdout}{result.stderr}"
+        assert "ok" in result.stdout
+
+
+def test_validate_reports_position_and_exit_code_2(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("schema: 1\nname: bad\nversion: 1\nqualify:\n  threshold: 10\n  treshold: 20\n")
+    result = leadgate("validate", bad)
+    assert result.returncode == 2
+    assert f"{bad}:6:3" in result.stderr
+    assert "treshold" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_score_prints_summary_and_writes_scores(demo: Path, tmp_path: Path) -> None:
+    out = tmp_path / "scores.jsonl"
+    result = leadgate(*score_args(demo), "--out", out)
+    assert result.returncode == 0, result.stderr
+    assert "MQL rate" in result.stdout
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == 300
+    assert {"lead_id", "fit", "engagement", "total", "qualified", "contributions"} <= set(rows[0])
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "duckdb"])
+def test_score_json_summary_is_the_same_on_embedded_engines(demo: Path, engine: str) -> None:
+    result = leadgate(*score_args(demo), "--engine", engine, "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["leads"] == 300
+    assert summary["engine"] == engine
+    baseline = json.loads(leadgate(*score_args(demo), "--json").stdout)
+    assert {k: v for k, v in summary.items() if k != "engine"} == {k: v for k, v in baseline.items() if k != "engine"}
+
+
+def test_explain_breaks_down_a_lead(demo: Path) -> None:
+    lead_id = (demo / "leads.csv").read_text().splitlines()[1].split(",")[0]
+    args = score_args(demo)
+    result = leadgate("explain", args[1], "--lead", lead_id, *args[2:], "--json")
+    assert result.returncode == 0, result.stderr
+    breakdown = json.loads(result.stdout)
+    parts = sum(c["points"] for c in breakdown["contributions"].values())
+    assert abs(parts - breakdown["total"]) < 1e-9
+    missing = leadgate("explain", args[1], "--lead", "no-such-lead", *args[2:])
+    assert missing.returncode == 2
+    assert "no-such-lead" in missing.stderr
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "duckdb", "postgres", "spark", "snowflake", "bigquery"])
+def test_compile_prints_sql_for_each_dialect(dialect: str) -> None:
+    result = leadgate("compile", EXAMPLES / "classic.yaml", "--dialect", dialect, "--as-of", AS_OF)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.lstrip().upper().startswith("WITH")
+
+
+def test_malformed_rows_are_reported_not_dropped(demo: Path, tmp_path: Path) -> None:
+    events = tmp_path / "events.csv"
+    lines = (demo / "events.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    broken = lines[1].split(",")
+    broken[header.index("ts")] = "not-a-time"
+    events.write_text("\n".join([lines[0], ",".join(broken), *lines[2:]]) + "\n")
+    rejects = tmp_path / "rejects.jsonl"
+    args = score_args(demo)
+    args[args.index(demo / "events.csv")] = events
+    result = leadgate(*args, "--rejects", rejects)
+    assert result.returncode == 0, result.stderr
+    assert "1 input row(s) rejected" in result.stderr
+    assert "row 2" in result.stderr and "ts" in result.stderr
+    assert len(rejects.read_text().splitlines()) == 1
+
+
+def test_schema_command_writes_json_schema(tmp_path: Path) -> None:
+    out = tmp_path / "schema.json"
+    assert leadgate("schema", "--out", out).returncode == 0
+    assert "properties" in json.loads(out.read_text())
+
+
+def test_every_command_is_documented() -> None:
+    from leadgate.cli import main
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    for name in main.commands:
+        assert f"leadgate {name}" in readme, f"README does not document `leadgate {name}`"
