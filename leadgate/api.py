@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -16,23 +17,34 @@ from leadgate.errors import RowError
 from leadgate.inputs.dataset import Dataset
 from leadgate.inputs.readers import read_dataset
 from leadgate.result import LeadScore
-from leadgate.summary import Summary, summarize
+from leadgate.scoretable import ScoreTable
+from leadgate.summary import Summary
 
 
 @dataclass
 class ScoreRun:
+    """One scoring run: the columnar results, the input rows that were rejected, and views on both."""
+
     definition: Definition
     as_of: float
     engine: str
-    scores: list[LeadScore]
+    table: ScoreTable
     rejected: list[RowError] = field(default_factory=list)
 
-    @property
+    @cached_property
+    def scores(self) -> list[LeadScore]:
+        """Every lead's LeadScore (decoded on first use; prefer ``table`` for large runs)."""
+        return self.table.to_scores()
+
+    @cached_property
     def summary(self) -> Summary:
-        return summarize(self.scores)
+        return self.table.summary()
+
+    def mql_ids(self) -> list[str]:
+        return self.table.qualified_ids()
 
     def lead(self, lead_id: str) -> LeadScore | None:
-        return next((s for s in self.scores if s.lead_id == lead_id), None)
+        return self.table.lead(lead_id)
 
 
 def _definition(definition: Definition | str | Path) -> Definition:
@@ -78,8 +90,8 @@ def score(
         data = read_inputs(defn, leads, events, accounts)
     t = as_of_epoch(as_of)
     with get_engine(engine, **(engine_options or {})) as eng:
-        scores = eng.score(defn, data, t)
-    return ScoreRun(definition=defn, as_of=t, engine=engine, scores=scores, rejected=list(data.rejected))
+        table = eng.score(defn, data, t)
+    return ScoreRun(definition=defn, as_of=t, engine=engine, table=table, rejected=list(data.rejected))
 
 
 def compile_sql(

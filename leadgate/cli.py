@@ -185,7 +185,7 @@ def score(
         run = api.score(defn, data=data, as_of=as_of, engine=engine)
         if out_path:
             step(f"writing {out_path}")
-            write_scores(run.scores, out_path)
+            write_scores(run.table, out_path)
     if rejects:
         rejects.write_text("".join(json.dumps(r.__dict__) + "\n" for r in run.rejected))
     summary = run.summary

@@ -261,7 +261,9 @@ def generate(
             "lead_id": pc.take(lead_ids, pa.array(idx)),
             "event": _take([e[0] for e in EVENT_TYPES], kind),
             "ts": pa.array(ts).cast(TS_TYPE),
-            "message_id": pc.binary_join_element_wise(pa.scalar("m"), pc.cast(pa.array(np.arange(lo, lo + m)), pa.string()), ""),
+            "message_id": pc.binary_join_element_wise(
+                pa.scalar("m"), pc.cast(pa.array(np.arange(lo, lo + m)), pa.string()), ""
+            ),
             "path": pc.if_else(pa.array(is_page), _take([p[0] for p in PATHS], path), pa.scalar(None, pa.string())),
             "asset_type": pc.if_else(pa.array(is_download), _take(ASSETS, _pick(rng, np.stack(
                 [0.5 * it, np.zeros(m), np.zeros(m) - 0.2 * it, np.zeros(m)], axis=1))), pa.scalar(None, pa.string())),

@@ -1,44 +1,58 @@
-"""Writing scores: JSON Lines, CSV or Parquet, chosen by the file's extension."""
+"""Writing scores: JSON Lines (one LeadScore with its breakdown per line), CSV or Parquet (one flat row per
+lead: scores, decision, reasons, and points per rule), chosen by the file's extension."""
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from leadgate.errors import LeadgateError
-from leadgate.result import LeadScore
-
-FLAT_COLUMNS = [
-    "lead_id",
-    "fit",
-    "engagement",
-    "total",
-    "qualified",
-    "grade",
-    "level",
-    "matrix",
-    "mql_types",
-    "qualified_by",
-    "disqualify_reasons",
-    "failed_requirements",
-]
+from leadgate.scoretable import ScoreTable
 
 
-def _flat(score: LeadScore) -> dict[str, object]:
-    d = score.to_dict()
-    row = {k: d[k] for k in FLAT_COLUMNS}
-    for key in ("mql_types", "qualified_by", "disqualify_reasons", "failed_requirements"):
-        row[key] = ";".join(d[key])
-    for rule, c in score.contributions.items():
-        row[f"points:{rule}"] = c.points
-    return row
+def flat_table(scores: ScoreTable) -> pa.Table:
+    """The columnar output with decisions spelled out: qualified as a boolean, reasons as text lists."""
+    t = scores.table
+    layout = scores.query.layout
+    qualified = pc.equal(pc.cast(t.column("qualified"), pa.int64()), 1)
+
+    def joined(pairs: list[tuple[str, str]]) -> pa.Array:
+        names = [name for name, _ in pairs]
+        flags = [pc.cast(t.column(col), pa.int64()).to_pylist() for _, col in pairs]
+        return pa.array(
+            [";".join(n for n, f in zip(names, row, strict=True) if f == 1) for row in zip(*flags, strict=True)]
+            if pairs
+            else [""] * t.num_rows,
+            pa.string(),
+        )
+
+    columns = {
+        "lead_id": t.column("lead_id"),
+        "fit": pc.cast(t.column("fit"), pa.float64()),
+        "engagement": pc.cast(t.column("engagement"), pa.float64()),
+        "total": pc.cast(t.column("total"), pa.float64()),
+        "qualified": qualified,
+        "grade": t.column("grade"),
+        "level": pc.cast(t.column("level"), pa.int64()),
+        "qualified_by": joined(layout.paths),
+        "disqualify_reasons": joined(layout.disqualify),
+        "failed_requirements": joined(layout.require),
+        "basis": pc.if_else(qualified, t.column("basis"), pa.scalar(None, pa.string())),
+        "motion": pc.if_else(qualified, t.column("motion"), pa.scalar(None, pa.string())),
+    }
+    for rule_id, _count, points in layout.rules:
+        columns[f"points:{rule_id}"] = pc.cast(t.column(points), pa.float64())
+    for name, column in layout.groups:
+        columns[f"points:group:{name}"] = pc.cast(t.column(column), pa.float64())
+    return pa.table(columns)
 
 
-def write_scores(scores: list[LeadScore], path: Path) -> None:
+def write_scores(scores: ScoreTable, path: Path) -> None:
     name = path.name.lower()
     path.parent.mkdir(parents=True, exist_ok=True)
     if name.endswith((".jsonl", ".ndjson")):
@@ -46,14 +60,8 @@ def write_scores(scores: list[LeadScore], path: Path) -> None:
             for s in scores:
                 f.write(json.dumps(s.to_dict()) + "\n")
     elif name.endswith(".csv"):
-        rows = [_flat(s) for s in scores]
-        fields = list(rows[0]) if rows else FLAT_COLUMNS
-        with path.open("w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=fields)
-            writer.writeheader()
-            writer.writerows(rows)
+        pacsv.write_csv(flat_table(scores), path)
     elif name.endswith(".parquet"):
-        rows = [_flat(s) for s in scores]
-        pq.write_table(pa.Table.from_pylist(rows), path)
+        pq.write_table(flat_table(scores), path)
     else:
         raise LeadgateError(f"{path}: unknown output format; expected .jsonl, .csv or .parquet")

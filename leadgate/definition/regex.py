@@ -10,6 +10,7 @@ lazy quantifiers are rejected with a message saying so; case-insensitivity is th
 from __future__ import annotations
 
 import re
+from typing import Any
 
 try:  # Python 3.11+
     import re._constants as _c
@@ -45,23 +46,23 @@ def check_portable_regex(pattern: str) -> None:
     _check(list(parsed), pattern)
 
 
-def _check(items: list[tuple[object, object]], pattern: str) -> None:
+def _check(items: list[tuple[Any, Any]], pattern: str) -> None:
     for op, arg in items:
         if op not in _ALLOWED:
             raise ValueError(f"{pattern!r} uses {str(op).lower()}, which is not in the portable regex subset")
         if op is _c.AT and arg not in _ALLOWED_AT:
             raise ValueError(f"{pattern!r} uses an anchor other than ^ and $, which is not portable")
         if op is _c.SUBPATTERN:
-            _group, add_flags, del_flags, sub = arg  # type: ignore[misc]
+            _group, add_flags, del_flags, sub = arg
             if add_flags or del_flags:
                 raise ValueError("inline flags are not portable; use 'ignore_case: true'")
             _check(list(sub), pattern)
         elif op is _c.BRANCH:
-            for branch in arg[1]:  # type: ignore[index]
+            for branch in arg[1]:
                 _check(list(branch), pattern)
         elif op is _c.MAX_REPEAT:
-            _check(list(arg[2]), pattern)  # type: ignore[index]
+            _check(list(arg[2]), pattern)
         elif op is _c.IN:
-            for sub_op, _ in arg:  # type: ignore[union-attr]
+            for sub_op, _ in arg:
                 if sub_op not in (_c.LITERAL, _c.RANGE, _c.CATEGORY, _c.NEGATE):
                     raise ValueError(f"{pattern!r} has a character class construct that is not portable")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from leadgate.engines.base import Engine, Tables, decode, prepare_tables
+from leadgate.engines.base import Engine, Tables, prepare_tables
 from leadgate.errors import EngineError
 
 ENGINES = ("sqlite", "duckdb", "postgres", "spark")
@@ -31,4 +31,4 @@ def get_engine(name: str, **options: Any) -> Engine:
     raise EngineError(f"unknown engine '{name}'; expected one of: {', '.join(ENGINES)}")
 
 
-__all__ = ["ENGINES", "Engine", "Tables", "decode", "get_engine", "prepare_tables"]
+__all__ = ["ENGINES", "Engine", "Tables", "get_engine", "prepare_tables"]

@@ -4,7 +4,7 @@ rows back into LeadScores."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 from leadgate.compiler import CompiledQuery, compile_definition
 from leadgate.definition.model import Definition
 from leadgate.inputs.dataset import TS_TYPE, Dataset
-from leadgate.result import Contribution, LeadScore
+from leadgate.scoretable import ScoreTable
 
 KIND_TYPES = {"number": pa.float64(), "string": pa.string(), "boolean": pa.bool_()}
 CORE = {
@@ -77,37 +77,6 @@ def prepare_tables(defn: Definition, data: Dataset) -> Tables:
     )
 
 
-def decode(rows: Iterable[Mapping[str, Any]], query: CompiledQuery) -> list[LeadScore]:
-    """Result rows (any engine's) → LeadScores, sorted by lead_id."""
-    layout = query.layout
-    out: list[LeadScore] = []
-    for row in rows:
-        qualified = bool(row["qualified"])
-        contributions = {
-            rule_id: Contribution(int(row[count]), float(row[points])) for rule_id, count, points in layout.rules
-        }
-        for name, column in layout.groups:
-            contributions[f"group:{name}"] = Contribution(0, float(row[column]))
-        out.append(
-            LeadScore(
-                lead_id=str(row["lead_id"]),
-                fit=float(row["fit"]),
-                engagement=float(row["engagement"]),
-                total=float(row["total"]),
-                qualified=qualified,
-                qualified_by=[name for name, column in layout.paths if int(row[column]) == 1],
-                disqualify_reasons=[r for r, column in layout.disqualify if int(row[column]) == 1],
-                failed_requirements=[r for r, column in layout.require if int(row[column]) == 1],
-                grade=str(row["grade"]),
-                level=int(row["level"]),
-                mql_types=[str(row["basis"]), str(row["motion"])] if qualified else [],
-                contributions=contributions,
-            )
-        )
-    out.sort(key=lambda s: s.lead_id)
-    return out
-
-
 class Engine(ABC):
     """Runs compiled SQL.  Subclasses load tables and execute; the compiler never touches a connection."""
 
@@ -120,6 +89,11 @@ class Engine(ABC):
     @abstractmethod
     def fetch(self, sql: str) -> list[dict[str, Any]]:
         """Run one query and return its rows as dicts."""
+
+    def fetch_arrow(self, sql: str) -> pa.Table:
+        """Run one query and return its rows as an Arrow table (engines override with a native path)."""
+        rows = self.fetch(sql)
+        return pa.Table.from_pylist(rows) if rows else pa.table({})
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections and temporary tables."""
@@ -134,10 +108,17 @@ class Engine(ABC):
         """The query ``score`` would run (the dry-run twin)."""
         return compile_definition(defn, dialect=self.dialect, as_of=as_of)
 
-    def score(self, defn: Definition, data: Dataset, as_of: datetime | float | None = None) -> list[LeadScore]:
+    def score(self, defn: Definition, data: Dataset, as_of: datetime | float | None = None) -> ScoreTable:
         self.load(prepare_tables(defn, data))
         return self.run(self.score_sql(defn, as_of))
 
-    def run(self, query: CompiledQuery) -> list[LeadScore]:
+    def run(self, query: CompiledQuery) -> ScoreTable:
         """Run a compiled query against the loaded tables."""
-        return decode(self.fetch(query.sql()), query)
+        table = self.fetch_arrow(query.sql())
+        if table.num_columns == 0:  # no rows: an empty table with the query's columns
+            table = pa.table({name: pa.array([], pa.string()) for name in _output_columns(query)})
+        return ScoreTable(table, query)
+
+
+def _output_columns(query: CompiledQuery) -> list[str]:
+    return [e.alias_or_name for e in query.tree.expressions]

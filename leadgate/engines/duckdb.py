@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from leadgate.engines.base import Engine, Tables
 
@@ -28,8 +29,8 @@ class DuckDBEngine(Engine):
         names = [d[0] for d in result.description]
         return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
 
-    def fetch_arrow(self, sql: str) -> Any:
-        return self.con.execute(sql).fetch_arrow_table()
+    def fetch_arrow(self, sql: str) -> pa.Table:
+        return self.con.sql(sql).to_arrow_table()
 
     def close(self) -> None:
         self.con.close()

@@ -50,3 +50,6 @@ class SparkEngine(Engine):
 
     def fetch(self, sql: str) -> list[dict[str, Any]]:
         return [row.asDict() for row in self.spark.sql(sql).collect()]
+
+    def fetch_arrow(self, sql: str) -> Any:
+        return self.spark.sql(sql).toArrow()

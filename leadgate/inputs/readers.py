@@ -28,7 +28,7 @@ from leadgate.inputs.dataset import Dataset
 FieldTypes = Mapping[tuple[str, str], str | None]
 
 #: Accepted names of the required columns, first is canonical.
-ALIASES = {
+ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
     "leads": {"lead_id": ("lead_id", "id", "user_id", "userId")},
     "accounts": {"account_id": ("account_id", "id", "group_id", "groupId")},
     "events": {
@@ -37,8 +37,12 @@ ALIASES = {
         "ts": ("ts", "timestamp", "time", "occurred_at"),
     },
 }
-OPTIONAL_STRINGS = {"leads": ("email", "account_id"), "accounts": (), "events": ("message_id",)}
-TIMESTAMPS = {"leads": ("created_at",), "accounts": (), "events": ("ts",)}
+OPTIONAL_STRINGS: dict[str, tuple[str, ...]] = {
+    "leads": ("email", "account_id"),
+    "accounts": (),
+    "events": ("message_id",),
+}
+TIMESTAMPS: dict[str, tuple[str, ...]] = {"leads": ("created_at",), "accounts": (), "events": ("ts",)}
 
 
 class _Raw:

@@ -82,12 +82,12 @@ def read_segment(path: Path, field_types: FieldTypes, rejected: list[RowError]) 
             rejected.append(RowError(str(path), number, "userId", "a message needs a userId or an anonymousId"))
             continue
         lead_id = str(lead_id)
-        context = msg.get("context") if isinstance(msg.get("context"), dict) else {}
+        context: dict[str, Any] = msg["context"] if isinstance(msg.get("context"), dict) else {}
         if lead_id not in leads:
             leads[lead_id] = {"lead_id": lead_id}
             lead_rows[lead_id] = number
         if kind == "identify":
-            traits = msg.get("traits") or context.get("traits") or {}
+            traits = msg.get("traits") or context.get("traits")
             if isinstance(traits, dict):
                 leads[lead_id].update({k: v for k, v in _flatten(traits).items() if k not in ("id", "lead_id")})
             continue
@@ -96,8 +96,8 @@ def read_segment(path: Path, field_types: FieldTypes, rejected: list[RowError]) 
             if not group_id:
                 rejected.append(RowError(str(path), number, "groupId", "a group message needs a groupId"))
                 continue
-            traits = msg.get("traits") if isinstance(msg.get("traits"), dict) else {}
-            accounts.setdefault(str(group_id), {"account_id": str(group_id)}).update(_flatten(traits))
+            group_traits: dict[str, Any] = msg["traits"] if isinstance(msg.get("traits"), dict) else {}
+            accounts.setdefault(str(group_id), {"account_id": str(group_id)}).update(_flatten(group_traits))
             account_rows.setdefault(str(group_id), number)
             leads[lead_id]["account_id"] = str(group_id)
             continue
@@ -105,9 +105,9 @@ def read_segment(path: Path, field_types: FieldTypes, rejected: list[RowError]) 
         if not name:
             rejected.append(RowError(str(path), number, "event", "a track message needs an event name"))
             continue
-        props = msg.get("properties") if isinstance(msg.get("properties"), dict) else {}
+        props: dict[str, Any] = msg["properties"] if isinstance(msg.get("properties"), dict) else {}
         row: dict[str, Any] = _flatten(props)
-        page = context.get("page") if isinstance(context.get("page"), dict) else {}
+        page: dict[str, Any] = context["page"] if isinstance(context.get("page"), dict) else {}
         if kind in EVENT_FOR_TYPE:
             for key in PAGE_FIELDS:
                 if key not in row and page.get(key) is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import subprocess
 import sys
@@ -74,7 +75,8 @@ def test_score_json_summary_is_the_same_on_embedded_engines(demo: Path, engine: 
 
 
 def test_explain_breaks_down_a_lead(demo: Path) -> None:
-    lead_id = (demo / "leads.csv").read_text().splitlines()[1].split(",")[0]
+    with (demo / "leads.csv").open() as f:
+        lead_id = next(csv.DictReader(f))["lead_id"]
     args = score_args(demo)
     result = leadgate("explain", args[1], "--lead", lead_id, *args[2:], "--json")
     assert result.returncode == 0, result.stderr
@@ -95,11 +97,13 @@ def test_compile_prints_sql_for_each_dialect(dialect: str) -> None:
 
 def test_malformed_rows_are_reported_not_dropped(demo: Path, tmp_path: Path) -> None:
     events = tmp_path / "events.csv"
-    lines = (demo / "events.csv").read_text().splitlines()
-    header = lines[0].split(",")
-    broken = lines[1].split(",")
-    broken[header.index("ts")] = "not-a-time"
-    events.write_text("\n".join([lines[0], ",".join(broken), *lines[2:]]) + "\n")
+    with (demo / "events.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    rows[0]["ts"] = "not-a-time"
+    with events.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
     rejects = tmp_path / "rejects.jsonl"
     args = score_args(demo)
     args[args.index(demo / "events.csv")] = events

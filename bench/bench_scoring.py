@@ -1,0 +1,220 @@
+"""Benchmark: score the classic table over 1M leads and 10M events.
+
+    python bench/bench_scoring.py [--leads 1000000] [--skip-spark]
+
+Variants, each in its own subprocess (so peak RSS is its own):
+  (a) leadgate on DuckDB: read Parquet with validation, compile, run        leadgate-duckdb
+  (b) a hand-written DuckDB query over the same Parquet files (the baseline) duckdb-hand
+  (c) a straightforward pandas implementation                               pandas
+  (d) leadgate on SQLite over the leads owning the first ~1M events         leadgate-sqlite (vs (b) on the same subset)
+  (e) leadgate on Spark local[2] at 10M events                              leadgate-spark
+All variants must produce the same MQL set.  Results go to bench/results/scoring.{md,json}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+DEFINITION = ROOT / "examples" / "classic.yaml"
+AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
+START = datetime(2026, 5, 1, tzinfo=UTC)
+
+sys.path.insert(0, str(HERE))
+from classic_baselines import hand_sql, pandas_mqls  # noqa: E402
+
+
+def digest(ids: list[str]) -> str:
+    return hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()[:16]
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# -- variants (run inside a child process) ------------------------------------------------------------
+def run_variant(variant: str, data: Path) -> dict[str, object]:
+    files = {name: data / f"{name}.parquet" for name in ("leads", "events", "accounts")}
+    import leadgate
+
+    defn = leadgate.load_definition(DEFINITION)
+    t0 = time.perf_counter()
+    if variant.startswith("leadgate-"):
+        engine = variant.removeprefix("leadgate-")
+        run = leadgate.score(
+            defn, leads=files["leads"], events=files["events"], accounts=files["accounts"], as_of=AS_OF, engine=engine
+        )
+        ids = [s.lead_id for s in run.scores if s.qualified]
+        rejected = len(run.rejected)
+    elif variant == "duckdb-hand":
+        import duckdb
+
+        con = duckdb.connect()
+        ids = [r[0] for r in con.execute(hand_sql(files, AS_OF)).fetchall()]
+        rejected = 0
+    elif variant == "pandas":
+        ids = pandas_mqls(files, AS_OF)
+        rejected = 0
+    else:
+        raise SystemExit(f"unknown variant {variant}")
+    seconds = time.perf_counter() - t0
+    return {
+        "variant": variant,
+        "seconds": seconds,
+        "mqls": len(ids),
+        "mql_digest": digest(ids),
+        "peak_rss_mib": peak_rss_mib(),
+        "rejected": rejected,
+    }
+
+
+# -- driver -------------------------------------------------------------------------------------------
+def ensure_data(directory: Path, leads: int) -> Path:
+    target = directory / f"classic-{leads}"
+    if (target / "events.parquet").exists():
+        return target
+    from leadgate.generate import generate
+
+    print(f"generating {leads:,} leads into {target} ...", flush=True)
+    t0 = time.perf_counter()
+    generate(target, leads=leads, seed=11, start=START, end=AS_OF, fmt="parquet")
+    print(f"  generated in {time.perf_counter() - t0:.1f}s", flush=True)
+    return target
+
+
+def subset(data: Path, max_events: int) -> Path:
+    """The leads owning the first ``max_events`` events (by lead order), with all their events."""
+    import duckdb
+
+    target = data.parent / f"{data.name}-sub{max_events}"
+    if (target / "events.parquet").exists():
+        return target
+    target.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect()
+    ev, le, ac = (str(data / f"{n}.parquet") for n in ("events", "leads", "accounts"))
+    con.execute(f"""CREATE TABLE keep AS
+        SELECT lead_id FROM (SELECT lead_id, SUM(COUNT(*)) OVER (ORDER BY lead_id) AS running
+                             FROM read_parquet('{ev}') GROUP BY lead_id) WHERE running <= {max_events}""")
+    con.execute(
+        f"COPY (SELECT * FROM read_parquet('{le}') WHERE lead_id IN (SELECT lead_id FROM keep)) "
+        f"TO '{target / 'leads.parquet'}' (FORMAT parquet)"
+    )
+    con.execute(
+        f"COPY (SELECT * FROM read_parquet('{ev}') WHERE lead_id IN (SELECT lead_id FROM keep)) "
+        f"TO '{target / 'events.parquet'}' (FORMAT parquet)"
+    )
+    con.execute(f"COPY (SELECT * FROM read_parquet('{ac}')) TO '{target / 'accounts.parquet'}' (FORMAT parquet)")
+    return target
+
+
+def child(variant: str, data: Path) -> dict[str, object]:
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", variant, "--data", str(data)], capture_output=True, text=True
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"{variant} failed:\n{proc.stderr[-4000:]}")
+    result: dict[str, object] = json.loads(proc.stdout.strip().splitlines()[-1])
+    print(
+        f"  {variant:16s} {result['seconds']:8.2f}s  MQLs {result['mqls']:>7}  "
+        f"peak RSS {result['peak_rss_mib']:7.0f} MiB",
+        flush=True,
+    )
+    return result
+
+
+def count_rows(path: Path) -> int:
+    import pyarrow.parquet as pq
+
+    return int(pq.ParquetFile(path).metadata.num_rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--leads", type=int, default=1_000_000)
+    parser.add_argument("--sqlite-events", type=int, default=1_000_000)
+    parser.add_argument("--data-dir", type=Path, default=HERE / "data")
+    parser.add_argument("--skip-spark", action="store_true")
+    parser.add_argument("--child")
+    parser.add_argument("--data", type=Path)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(run_variant(args.child, args.data)))
+        return
+
+    data = ensure_data(args.data_dir, args.leads)
+    sizes = {"leads": count_rows(data / "leads.parquet"), "events": count_rows(data / "events.parquet")}
+    print(f"full data: {sizes['leads']:,} leads, {sizes['events']:,} events", flush=True)
+    full = [child(v, data) for v in ("duckdb-hand", "leadgate-duckdb", "pandas")]
+    if not args.skip_spark:
+        full.append(child("leadgate-spark", data))
+    small = subset(data, args.sqlite_events)
+    small_sizes = {"leads": count_rows(small / "leads.parquet"), "events": count_rows(small / "events.parquet")}
+    print(f"subset: {small_sizes['leads']:,} leads, {small_sizes['events']:,} events", flush=True)
+    sub = [child(v, small) for v in ("duckdb-hand", "leadgate-duckdb", "leadgate-sqlite")]
+
+    report = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "definition": str(DEFINITION.relative_to(ROOT)),
+        "full": {"sizes": sizes, "results": full},
+        "subset": {"sizes": small_sizes, "results": sub},
+    }
+    problems = []
+    for part in ("full", "subset"):
+        results = report[part]["results"]  # type: ignore[index]
+        base = next(r for r in results if r["variant"] == "duckdb-hand")
+        for r in results:
+            r["ratio_vs_hand_duckdb"] = r["seconds"] / base["seconds"]
+            if r["mql_digest"] != base["mql_digest"]:
+                problems.append(f"{part}: {r['variant']} MQL set differs from duckdb-hand")
+    report["same_mql_set"] = not problems
+    out = HERE / "results"
+    out.mkdir(exist_ok=True)
+    (out / "scoring.json").write_text(json.dumps(report, indent=2) + "\n")
+    (out / "scoring.md").write_text(render(report))
+    print((out / "scoring.md").read_text())
+    if problems:
+        raise SystemExit("\n".join(problems))
+
+
+def render(report: dict) -> str:  # type: ignore[type-arg]
+    lines = [
+        "# Scoring benchmark: the classic table",
+        "",
+        f"Run {report['when']} on {report['machine']} by `python bench/bench_scoring.py`.",
+        "Wall time of the work in each variant's own process (reading inputs included; interpreter start and",
+        "imports excluded); peak RSS of that process. Ratios against the hand-written DuckDB query on the same",
+        "data, run by the same driver.",
+        "",
+    ]
+    for part, title in (("full", "Full data"), ("subset", "Subset for SQLite")):
+        sizes = report[part]["sizes"]
+        lines += [
+            f"## {title}: {sizes['leads']:,} leads, {sizes['events']:,} events",
+            "",
+            "| variant | seconds | × hand DuckDB | peak RSS MiB | MQLs | MQL set |",
+            "|---|---:|---:|---:|---:|---|",
+        ]
+        for r in report[part]["results"]:
+            lines.append(
+                f"| {r['variant']} | {r['seconds']:.2f} | {r['ratio_vs_hand_duckdb']:.2f} | "
+                f"{r['peak_rss_mib']:.0f} | {r['mqls']:,} | `{r['mql_digest']}` |"
+            )
+        lines.append("")
+    lines.append(f"Same MQL set in every variant: **{'yes' if report['same_mql_set'] else 'NO'}**.")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+"""Scores as a columnar table: what engines return.  Decoding into LeadScore objects is on demand, so a
+million-lead batch stays in Arrow until someone asks for one lead's breakdown."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from leadgate.compiler import CompiledQuery
+from leadgate.result import Contribution, LeadScore
+from leadgate.summary import Summary, histogram
+
+
+class ScoreTable:
+    """The output of one compiled query (docs/semantics.md, "Output per lead"), sorted by lead_id."""
+
+    def __init__(self, table: pa.Table, query: CompiledQuery):
+        if table.num_rows:
+            table = table.sort_by("lead_id")
+        self.table = table
+        self.query = query
+
+    def __len__(self) -> int:
+        return int(self.table.num_rows)
+
+    def _flags(self, column: str) -> np.ndarray:
+        values = self.table.column(column)
+        return np.asarray(pc.cast(values, pa.int64()).to_numpy(zero_copy_only=False)) == 1
+
+    @property
+    def qualified_mask(self) -> np.ndarray:
+        return self._flags("qualified")
+
+    def qualified_ids(self) -> list[str]:
+        ids = self.table.column("lead_id").to_numpy(zero_copy_only=False)
+        return [str(i) for i in ids[self.qualified_mask]]
+
+    def lead(self, lead_id: str) -> LeadScore | None:
+        rows = self.table.filter(pc.equal(self.table.column("lead_id"), pa.scalar(lead_id)))
+        return self._decode(rows.to_pylist()[0]) if rows.num_rows else None
+
+    def __iter__(self) -> Iterator[LeadScore]:
+        for batch in self.table.to_batches(max_chunksize=10_000):
+            for row in batch.to_pylist():
+                yield self._decode(row)
+
+    def to_scores(self) -> list[LeadScore]:
+        return list(self)
+
+    def _decode(self, row: dict[str, Any]) -> LeadScore:
+        layout = self.query.layout
+        qualified = int(row["qualified"]) == 1
+        contributions = {
+            rule_id: Contribution(int(row[count]), float(row[points])) for rule_id, count, points in layout.rules
+        }
+        for name, column in layout.groups:
+            contributions[f"group:{name}"] = Contribution(0, float(row[column]))
+        return LeadScore(
+            lead_id=str(row["lead_id"]),
+            fit=float(row["fit"]),
+            engagement=float(row["engagement"]),
+            total=float(row["total"]),
+            qualified=qualified,
+            qualified_by=[name for name, column in layout.paths if int(row[column]) == 1],
+            disqualify_reasons=[r for r, column in layout.disqualify if int(row[column]) == 1],
+            failed_requirements=[r for r, column in layout.require if int(row[column]) == 1],
+            grade=str(row["grade"]),
+            level=int(row["level"]),
+            mql_types=[str(row["basis"]), str(row["motion"])] if qualified else [],
+            contributions=contributions,
+        )
+
+    def summary(self) -> Summary:
+        """Counts and the score distribution, computed on the columns (no per-lead objects)."""
+        layout = self.query.layout
+        q = self.qualified_mask
+        totals = np.asarray(pc.cast(self.table.column("total"), pa.float64()).to_numpy(zero_copy_only=False))
+
+        def counts(column: str, mask: np.ndarray) -> dict[str, int]:
+            values, n = np.unique(self.table.column(column).to_numpy(zero_copy_only=False)[mask], return_counts=True)
+            return {str(v): int(c) for v, c in sorted(zip(values, n, strict=True), key=lambda x: -x[1])}
+
+        def flag_counts(pairs: list[tuple[str, str]], mask: np.ndarray | None = None) -> dict[str, int]:
+            out = {name: int((self._flags(col) & (mask if mask is not None else True)).sum()) for name, col in pairs}
+            return dict(sorted(((k, v) for k, v in out.items() if v), key=lambda x: -x[1]))
+
+        by_type = counts("basis", q)
+        by_type.update(counts("motion", q))
+        grades = self.table.column("grade").to_numpy(zero_copy_only=False).astype(str)
+        levels = np.asarray(pc.cast(self.table.column("level"), pa.int64()).to_numpy(zero_copy_only=False)).astype(str)
+        matrix: dict[str, int] = {}
+        if len(self):
+            cells, cell_counts = np.unique(np.char.add(grades, levels), return_counts=True)
+            matrix = {str(c): int(n) for c, n in zip(cells.tolist(), cell_counts.tolist(), strict=True)}
+        quantiles = (
+            {f"p{int(p * 100)}": float(np.quantile(totals, p)) for p in (0.1, 0.25, 0.5, 0.75, 0.9, 0.99)}
+            if len(self)
+            else {}
+        )
+        return Summary(
+            leads=len(self),
+            mqls=int(q.sum()),
+            by_type=by_type,
+            by_path=flag_counts(layout.paths, q),
+            by_disqualify_reason=flag_counts(layout.disqualify),
+            by_failed_requirement=flag_counts(layout.require),
+            by_matrix=matrix,
+            total_quantiles=quantiles,
+            histogram=histogram(totals),
+        )
