@@ -236,7 +236,7 @@ def definition_dicts(draw: Any) -> dict[str, Any]:
         "grades": {"A": 20, "B": 10, "C": 5},
         "levels": {"1": 25, "2": 10, "3": 1},
     }
-    default_half_life = draw(st.sampled_from(HALF_LIVES[2:] + [None]))
+    default_half_life = draw(st.sampled_from([*HALF_LIVES[2:], None]))
     if default_half_life:
         d["decay"] = {"half_life": default_half_life}
     return d

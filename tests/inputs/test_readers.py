@@ -1,0 +1,111 @@
+"""Readers: every format, aliases, conversions, and every bad row reported with file/row/field."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from leadgate.errors import InputError
+from leadgate.inputs.readers import read_dataset
+
+TYPES = {
+    ("leads", "employees"): "number",
+    ("leads", "is_partner"): "boolean",
+    ("leads", "title"): "string",
+    ("events", "path"): "string",
+    ("events", "seconds"): "number",
+    ("accounts", "industry"): "string",
+}
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def test_csv_conversions_aliases_and_bad_rows(tmp_path: Path) -> None:
+    leads = write(
+        tmp_path / "leads.csv",
+        "id,email,employees,is_partner\n"
+        "a,Ann@Acme.COM,120,yes\nb,not-an-email,lots,no\nc,,,\na,dup@x.com,1,true\n,no-id@x.com,1,true\n",
+    )
+    events = write(
+        tmp_path / "events.csv",
+        "user_id,name,timestamp,path,seconds\n"
+        "a,page_view,2026-10-01T10:00:00Z,/pricing,12\n"
+        "a,page_view,2026-10-01T12:00:00+02:00,/docs,\n"
+        "b,page_view,yesterday,/x,1\n"
+        "c,email_open,1759312800,,\n"
+        "c,email_open,1759312800000,,\n",
+    )
+    data = read_dataset(leads, events, field_types=TYPES)
+    assert data.leads.column("lead_id").to_pylist() == ["a", "c"]
+    assert data.leads.column("email_domain").to_pylist() == ["acme.com", None]
+    assert data.leads.column("employees").to_pylist() == [120.0, None]
+    assert data.leads.column("is_partner").to_pylist() == [True, None]
+    rows = [(r.row, r.field) for r in data.rejected]
+    assert (3, "employees") in rows  # 'lots' is not a number; the whole row is left out
+    assert (5, "lead_id") in rows  # duplicate id
+    assert (6, "lead_id") in rows  # missing id
+    assert (4, "ts") in rows  # 'yesterday'
+    assert all(r.file.endswith(".csv") for r in data.rejected)
+    micros = data.events.column("ts").cast(pa.int64()).to_pylist()
+    assert micros[0] == micros[1] - 0  # 10:00Z and 12:00+02:00 are the same instant
+    assert micros[2] == micros[3] == 1_759_312_800_000_000  # epoch seconds and milliseconds
+    assert data.events.column("seconds").to_pylist()[:2] == [12.0, None]
+
+
+def test_jsonl_flattens_properties_and_reports_bad_json(tmp_path: Path) -> None:
+    leads = write(tmp_path / "leads.jsonl", json.dumps({"lead_id": "a", "email": "a@b.io", "employees": 5}) + "\n")
+    lines = [
+        json.dumps(
+            {
+                "lead_id": "a",
+                "event": "page_view",
+                "ts": "2026-10-01T00:00:00Z",
+                "properties": {"path": "/pricing", "page": {"title": "Pricing"}},
+            }
+        ),
+        "{not json",
+        json.dumps({"lead_id": "a", "event": "page_view", "ts": "2026-10-01T00:00:00Z", "seconds": "x"}),
+    ]
+    events = write(tmp_path / "events.jsonl", "\n".join(lines) + "\n")
+    data = read_dataset(leads, events, field_types=TYPES)
+    assert data.events.num_rows == 1
+    assert data.events.column("path").to_pylist() == ["/pricing"]
+    assert data.events.column("page.title").to_pylist() == ["Pricing"]
+    assert [(r.row, r.field) for r in data.rejected] == [(2, None), (3, "seconds")]
+
+
+def test_gzip_and_parquet_passthrough(tmp_path: Path) -> None:
+    with gzip.open(tmp_path / "leads.csv.gz", "wt") as f:
+        f.write("lead_id,title\na,CEO\n")
+    table = pa.table({"lead_id": ["a"], "event": ["x"], "ts": pa.array([0], pa.timestamp("us")), "seconds": [1.5]})
+    pq.write_table(table, tmp_path / "events.parquet")
+    data = read_dataset(tmp_path / "leads.csv.gz", tmp_path / "events.parquet", field_types=TYPES)
+    assert data.leads.column("title").to_pylist() == ["CEO"]
+    assert data.events.column("seconds").to_pylist() == [1.5]
+    assert data.rejected == []
+
+
+def test_missing_required_column_and_unknown_format(tmp_path: Path) -> None:
+    leads = write(tmp_path / "leads.csv", "name\nx\n")
+    with pytest.raises(InputError, match="no 'lead_id' column"):
+        read_dataset(leads, None)
+    with pytest.raises(InputError, match="unknown format"):
+        read_dataset(write(tmp_path / "leads.xlsx", ""), None)
+    with pytest.raises(InputError, match="no such file"):
+        read_dataset(tmp_path / "absent.csv", None)
+
+
+def test_accounts_duplicate_ids(tmp_path: Path) -> None:
+    leads = write(tmp_path / "leads.csv", "lead_id,account_id\na,A1\n")
+    accounts = write(tmp_path / "accounts.csv", "account_id,industry\nA1,software\nA1,retail\n")
+    data = read_dataset(leads, None, accounts, field_types=TYPES)
+    assert data.accounts is not None and data.accounts.column("industry").to_pylist() == ["software"]
+    assert [(r.row, r.field) for r in data.rejected] == [(3, "account_id")]
