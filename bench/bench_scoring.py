@@ -55,7 +55,7 @@ def run_variant(variant: str, data: Path) -> dict[str, object]:
         run = leadgate.score(
             defn, leads=files["leads"], events=files["events"], accounts=files["accounts"], as_of=AS_OF, engine=engine
         )
-        ids = [s.lead_id for s in run.scores if s.qualified]
+        ids = run.mql_ids()
         rejected = len(run.rejected)
     elif variant == "duckdb-hand":
         import duckdb

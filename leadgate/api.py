@@ -12,7 +12,7 @@ from leadgate.compiler import as_of_epoch, compile_definition
 from leadgate.compiler.query import TableNames
 from leadgate.definition.loader import load_definition
 from leadgate.definition.model import Definition
-from leadgate.engines import get_engine
+from leadgate.engines import get_engine, prepare_tables
 from leadgate.errors import RowError
 from leadgate.inputs.dataset import Dataset
 from leadgate.inputs.readers import read_dataset
@@ -67,6 +67,7 @@ def read_inputs(
         Path(accounts) if accounts else None,
         field_types=defn.field_types(),
         events_format=events_format,
+        all_columns=False,
     )
 
 
@@ -86,12 +87,22 @@ def score(
     Give either files (``leads``, ``events``, ``accounts``) or an already read ``data`` Dataset.
     """
     defn = _definition(definition)
-    if data is None:
-        data = read_inputs(defn, leads, events, accounts)
     t = as_of_epoch(as_of)
     with get_engine(engine, **(engine_options or {})) as eng:
-        table = eng.score(defn, data, t)
-    return ScoreRun(definition=defn, as_of=t, engine=engine, table=table, rejected=list(data.rejected))
+        native = (
+            data is None and leads is not None and eng.load_files(defn, Path(leads), _path(events), _path(accounts))
+        )
+        if not native:
+            if data is None:
+                data = read_inputs(defn, leads, events, accounts)
+            eng.load(prepare_tables(defn, data))
+        table = eng.run(eng.score_sql(defn, t))
+    rejected = list(data.rejected) if data is not None else []
+    return ScoreRun(definition=defn, as_of=t, engine=engine, table=table, rejected=rejected)
+
+
+def _path(p: str | Path | None) -> Path | None:
+    return Path(p) if p is not None else None
 
 
 def compile_sql(

@@ -110,12 +110,13 @@ class _Lead:
         return source.get(column)
 
     def matching(self, cond: EventCond) -> list[Row]:
-        low = self.as_of - cond.within if cond.within is not None else None
+        # Window bounds compare instants exactly, in whole microseconds (as the SQL's timestamp literals do).
+        low = _us(self.as_of) - _us(cond.within) if cond.within is not None else None
         out = []
         for e in self.events:
             if e["event"] not in cond.events:
                 continue
-            if low is not None and not e["ts"] > low:
+            if low is not None and not _us(e["ts"]) > low:
                 continue
             if all(test_predicate(p, e.get(p.field)) for p in cond.where):
                 out.append(e)
@@ -217,6 +218,11 @@ class _Lead:
         )
 
 
+def _us(seconds: float) -> int:
+    """Epoch seconds (a double holding whole microseconds) back to exact microseconds."""
+    return round(seconds * 1_000_000)
+
+
 def _sum(values: list[float]) -> float:
     """Left-to-right, as the compiled SQL adds."""
     acc = 0.0
@@ -227,15 +233,16 @@ def _sum(values: list[float]) -> float:
 
 def evaluate(defn: Definition, data: Dataset, as_of: float) -> list[LeadScore]:
     """Score every lead that exists at ``as_of`` (epoch seconds), ordered by lead_id."""
+    as_of = _us(as_of) / 1_000_000  # instants have microsecond precision
     accounts = {a["account_id"]: a for a in data.rows("accounts") if a.get("account_id") is not None}
     events: dict[str, list[Row]] = defaultdict(list)
     for e in data.rows("events"):
-        if e["ts"] is not None and e["ts"] <= as_of and e["lead_id"] is not None:
+        if e["ts"] is not None and _us(e["ts"]) <= _us(as_of) and e["lead_id"] is not None:
             events[e["lead_id"]].append(e)
     out = []
     for row in data.rows("leads"):
         created = row.get("created_at")
-        if created is not None and created > as_of:
+        if created is not None and _us(created) > _us(as_of):
             continue
         account = accounts.get(row.get("account_id")) if row.get("account_id") is not None else None
         out.append(_Lead(defn, row, account, events.get(row["lead_id"], []), as_of).score())

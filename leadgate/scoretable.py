@@ -16,11 +16,12 @@ from leadgate.summary import Summary, histogram
 
 
 class ScoreTable:
-    """The output of one compiled query (docs/semantics.md, "Output per lead"), sorted by lead_id."""
+    """The output of one compiled query (docs/semantics.md, "Output per lead").
+
+    Rows come in the engine's order (the SQL orders by lead_id, but collations differ between engines);
+    ``to_scores`` sorts by lead_id in Python's order."""
 
     def __init__(self, table: pa.Table, query: CompiledQuery):
-        if table.num_rows:
-            table = table.sort_by("lead_id")
         self.table = table
         self.query = query
 
@@ -49,7 +50,8 @@ class ScoreTable:
                 yield self._decode(row)
 
     def to_scores(self) -> list[LeadScore]:
-        return list(self)
+        """Every lead's LeadScore, ordered by lead_id."""
+        return sorted(self, key=lambda s: s.lead_id)
 
     def _decode(self, row: dict[str, Any]) -> LeadScore:
         layout = self.query.layout
@@ -80,22 +82,20 @@ class ScoreTable:
         q = self.qualified_mask
         totals = np.asarray(pc.cast(self.table.column("total"), pa.float64()).to_numpy(zero_copy_only=False))
 
-        def counts(column: str, mask: np.ndarray) -> dict[str, int]:
-            values, n = np.unique(self.table.column(column).to_numpy(zero_copy_only=False)[mask], return_counts=True)
-            return {str(v): int(c) for v, c in sorted(zip(values, n, strict=True), key=lambda x: -x[1])}
+        def counts(values: pa.Array | pa.ChunkedArray) -> dict[str, int]:
+            pairs = [(str(v["values"]), int(v["counts"])) for v in pc.value_counts(values).to_pylist()]
+            return dict(sorted(pairs, key=lambda x: -x[1]))
+
+        qualified = self.table.filter(pa.array(q))
 
         def flag_counts(pairs: list[tuple[str, str]], mask: np.ndarray | None = None) -> dict[str, int]:
             out = {name: int((self._flags(col) & (mask if mask is not None else True)).sum()) for name, col in pairs}
             return dict(sorted(((k, v) for k, v in out.items() if v), key=lambda x: -x[1]))
 
-        by_type = counts("basis", q)
-        by_type.update(counts("motion", q))
-        grades = self.table.column("grade").to_numpy(zero_copy_only=False).astype(str)
-        levels = np.asarray(pc.cast(self.table.column("level"), pa.int64()).to_numpy(zero_copy_only=False)).astype(str)
-        matrix: dict[str, int] = {}
-        if len(self):
-            cells, cell_counts = np.unique(np.char.add(grades, levels), return_counts=True)
-            matrix = {str(c): int(n) for c, n in zip(cells.tolist(), cell_counts.tolist(), strict=True)}
+        by_type = counts(qualified.column("basis"))
+        by_type.update(counts(qualified.column("motion")))
+        levels = pc.cast(pc.cast(self.table.column("level"), pa.int64()), pa.string())
+        matrix = dict(sorted(counts(pc.binary_join_element_wise(self.table.column("grade"), levels, "")).items()))
         quantiles = (
             {f"p{int(p * 100)}": float(np.quantile(totals, p)) for p in (0.1, 0.25, 0.5, 0.75, 0.9, 0.99)}
             if len(self)

@@ -40,7 +40,8 @@ def _lower(x: exp.Expression) -> exp.Expression:
 
 
 def predicate(pred: Predicate, x: exp.Expression, dialect: str) -> exp.Expression:
-    """A two-valued test of ``x``: false on NULL except for ``missing``."""
+    """A test of ``x`` that is NULL or false on NULL (except ``missing``).  Where it is used (CASE WHEN,
+    AND, OR) NULL acts as false; only negation needs it made definite first (see ``condition``)."""
     op, value = pred.op, pred.value
     if op == "exists":
         return not_(exp.Is(this=x, expression=exp.Null()))
@@ -78,7 +79,7 @@ def predicate(pred: Predicate, x: exp.Expression, dialect: str) -> exp.Expressio
         cond = or_(dialects.contains(x, v, dialect) for v in value)
     else:  # pragma: no cover - the model validates operators
         raise AssertionError(op)
-    return definite(cond)
+    return cond
 
 
 def score_compare(score: exp.Expression, op: str, value: float) -> exp.Expression:
@@ -100,6 +101,11 @@ def at_least(a: exp.Expression, b: exp.Expression) -> exp.Expression:
     return exp.GTE(this=a, expression=sub(b, num(EPS)))
 
 
+def negate(cond: exp.Expression) -> exp.Expression:
+    """Two-valued NOT: a predicate on NULL is false, so its negation is true."""
+    return not_(definite(cond))
+
+
 def condition(cond: Condition, scope: Scope) -> exp.Expression:
     if isinstance(cond, Predicate):
         return predicate(cond, scope.field(cond), scope.dialect)
@@ -108,7 +114,7 @@ def condition(cond: Condition, scope: Scope) -> exp.Expression:
     if isinstance(cond, AnyCond):
         return or_(condition(c, scope) for c in cond.any)
     if isinstance(cond, NotCond):
-        return not_(condition(cond.not_, scope))
+        return negate(condition(cond.not_, scope))
     if isinstance(cond, EventCond):
         assert scope.event_count is not None, "event conditions are compiled after aggregation"
         return exp.GTE(this=scope.event_count(cond), expression=num(cond.min_count))
@@ -121,4 +127,4 @@ def condition(cond: Condition, scope: Scope) -> exp.Expression:
     raise AssertionError(type(cond))
 
 
-__all__ = ["EPS", "Scope", "at_least", "condition", "predicate", "score_compare", "string"]
+__all__ = ["EPS", "Scope", "at_least", "condition", "negate", "predicate", "score_compare", "string"]

@@ -7,6 +7,8 @@ and without case folding.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlglot import exp
 
 from leadgate.compiler.sqlbuild import DIALECTS, div, double, num, string
@@ -42,6 +44,17 @@ def epoch_seconds(ts: exp.Expression, dialect: str) -> exp.Expression:
     if dialect == "snowflake":
         return div(double(_fn("DATE_PART", exp.var("EPOCH_MICROSECOND"), ts)), million)
     raise AssertionError(dialect)
+
+
+def timestamp_literal(micros: int, dialect: str) -> exp.Expression:
+    """An instant (epoch microseconds, UTC) as a literal comparable with the dialect's timestamp column.
+
+    SQLite stores timestamps as REAL epoch seconds, so there the literal is that number."""
+    if dialect == "sqlite":
+        return num(micros / 1_000_000)
+    seconds, frac = divmod(micros, 1_000_000)
+    text = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S") + f".{frac:06d}"
+    return exp.Cast(this=string(text), to=exp.DataType.build("timestamp"))
 
 
 def starts_with(x: exp.Expression, prefix: str, dialect: str) -> exp.Expression:

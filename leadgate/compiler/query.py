@@ -25,12 +25,11 @@ from datetime import UTC, datetime
 from sqlglot import exp
 
 from leadgate.compiler import dialects
-from leadgate.compiler.conditions import EPS, Scope, at_least, condition, predicate
+from leadgate.compiler.conditions import EPS, Scope, at_least, condition, negate, predicate
 from leadgate.compiler.sqlbuild import (
     case,
     clamp,
     col,
-    definite,
     div,
     flag,
     ident,
@@ -96,7 +95,7 @@ def as_of_epoch(as_of: datetime | float | str | None) -> float:
     if isinstance(as_of, str):
         as_of = datetime.fromisoformat(as_of)
     if isinstance(as_of, (int, float)):
-        return float(as_of)
+        return round(float(as_of) * 1_000_000) / 1_000_000  # instants have microsecond precision
     if as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=UTC)
     delta = as_of - datetime(1970, 1, 1, tzinfo=UTC)
@@ -123,6 +122,7 @@ class _Compiler:
         self.d = defn
         self.dialect = dialects.check_dialect(dialect)
         self.T = as_of
+        self.T_us = round(as_of * 1_000_000)
         self.tables = tables
         types = defn.field_types()
         keys = sorted(types)
@@ -147,16 +147,25 @@ class _Compiler:
         return self.econds[_key(cond)][0]
 
     # -- events ---------------------------------------------------------------------------------------
+    def at(self, micros: int) -> exp.Expression:
+        """An instant as a literal of the dialect's timestamp type."""
+        return dialects.timestamp_literal(micros, self.dialect)
+
+    @property
+    def needs_epoch(self) -> bool:
+        return bool(self.weights or self.latest)
+
     def ev(self) -> exp.Select:
         names = sorted(self.d.event_names())
-        t = dialects.epoch_seconds(col("ts", "e"), self.dialect)
         cols: list[exp.Expression] = [
             exp.alias_(col("lead_id", "e"), "lead_id", quoted=True),
             exp.alias_(col("event", "e"), "event", quoted=True),
-            exp.alias_(t, "__t", quoted=True),
+            exp.alias_(col("ts", "e"), "ts", quoted=True),
         ]
+        if self.needs_epoch:
+            cols.append(exp.alias_(dialects.epoch_seconds(col("ts", "e"), self.dialect), "__t", quoted=True))
         cols += [exp.alias_(col(name, "e"), alias, quoted=True) for name, alias in self.props.items()]
-        where = exp.LTE(this=t.copy(), expression=num(self.T))
+        where = exp.LTE(this=col("ts", "e"), expression=self.at(self.T_us))
         if names:
             where = exp.and_(exp.In(this=col("event", "e"), expressions=[string(n) for n in names]), where)
         else:
@@ -172,8 +181,9 @@ class _Compiler:
             parts.append(exp.In(this=col("event"), expressions=[string(n) for n in names]))
         parts += [predicate(p, col(self.props[p.field]), self.dialect) for p in cond.where]
         if cond.within is not None:
-            parts.append(exp.GT(this=col("__t"), expression=num(self.T - cond.within)))
-        return definite(exp.and_(*parts)) if len(parts) > 1 else parts[0]
+            low = self.T_us - round(cond.within * 1_000_000)
+            parts.append(exp.GT(this=col("ts"), expression=self.at(low)))
+        return exp.and_(*parts) if len(parts) > 1 else parts[0]
 
     def agg(self) -> exp.Select:
         cols: list[exp.Expression] = [col("lead_id")]
@@ -211,15 +221,8 @@ class _Compiler:
                 on=exp.EQ(this=col("lead_id", "l"), expression=col("lead_id", "g")),
                 join_type="left",
             )
-        created = dialects.epoch_seconds(col("created_at", "l"), self.dialect)
-        return q.where(
-            or_(
-                [
-                    exp.Is(this=col("created_at", "l"), expression=exp.Null()),
-                    exp.LTE(this=created, expression=num(self.T)),
-                ]
-            )
-        )
+        created = exp.LTE(this=col("created_at", "l"), expression=self.at(self.T_us))
+        return q.where(or_([exp.Is(this=col("created_at", "l"), expression=exp.Null()), created]))
 
     def scope(self) -> Scope:
         def field_of(pred: Predicate) -> exp.Expression:
@@ -277,7 +280,7 @@ class _Compiler:
             dec.append(exp.alias_(flag(condition(h.when, scope)), f"dq{i}", quoted=True))
             layout.disqualify.append((h.reason, f"dq__{h.reason}"))
         for i, h in enumerate(d.require):
-            dec.append(exp.alias_(flag(not_(condition(h.when, scope))), f"rq{i}", quoted=True))
+            dec.append(exp.alias_(flag(negate(condition(h.when, scope))), f"rq{i}", quoted=True))
             layout.require.append((h.reason, f"rq_failed__{h.reason}"))
         q = d.qualify
         if q.has_score_path:

@@ -7,6 +7,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -89,6 +90,11 @@ class Engine(ABC):
     @abstractmethod
     def fetch(self, sql: str) -> list[dict[str, Any]]:
         """Run one query and return its rows as dicts."""
+
+    def load_files(self, defn: Definition, leads: Path, events: Path | None, accounts: Path | None) -> bool:
+        """Load input files natively, skipping the Arrow reader; engines that can override this.  Returns
+        False (having loaded nothing) when the files need the converting, row-reporting reader."""
+        return False
 
     def fetch_arrow(self, sql: str) -> pa.Table:
         """Run one query and return its rows as an Arrow table (engines override with a native path)."""

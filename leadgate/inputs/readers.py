@@ -118,17 +118,28 @@ def records_table(path: Path, records: list[dict[str, Any]], lines: list[int]) -
     return _Raw(path, pa.table(columns) if columns else pa.table({}), 1, lines)
 
 
-def read_csv(path: Path) -> _Raw:
+def _needed(kind: str, field_types: FieldTypes | None) -> set[str] | None:
+    """The columns scoring reads from a ``kind`` file, or None for all of them."""
+    if field_types is None:
+        return None
+    names = {a for aliases in ALIASES[kind].values() for a in aliases}
+    names |= set(OPTIONAL_STRINGS[kind]) | set(TIMESTAMPS[kind])
+    names |= {column for (table, column) in field_types if table == kind}
+    return names
+
+
+def read_csv(path: Path, columns: set[str] | None = None) -> _Raw:
     opener = gzip.open if path.name.endswith(".gz") else open
     with opener(path, "rt", encoding="utf-8", newline="") as f:  # type: ignore[operator]
         header = next(csv.reader(io.StringIO(f.readline())), None)
     if not header:
         raise InputError(f"{path}: empty file; expected a header row naming the columns")
+    keep = [h for h in header if columns is None or h in columns]
     try:
         table = pacsv.read_csv(
             path,
             convert_options=pacsv.ConvertOptions(
-                column_types=dict.fromkeys(header, pa.string()), strings_can_be_null=True
+                column_types=dict.fromkeys(keep, pa.string()), include_columns=keep, strings_can_be_null=True
             ),
         )
     except pa.ArrowInvalid as exc:
@@ -136,17 +147,19 @@ def read_csv(path: Path) -> _Raw:
     return _Raw(path, table, 2)
 
 
-def read_raw(path: Path, rejected: list[RowError]) -> _Raw:
+def read_raw(path: Path, rejected: list[RowError], columns: set[str] | None = None) -> _Raw:
     name = path.name.lower()
     if not path.exists():
         raise InputError(f"{path}: no such file")
     if name.endswith((".csv", ".csv.gz")):
-        return read_csv(path)
+        return read_csv(path, columns)
     if name.endswith((".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz", ".json")):
         return read_jsonl(path, rejected)
     if name.endswith(".parquet"):
         try:
-            return _Raw(path, pq.read_table(path), 1)
+            names = pq.read_schema(path).names
+            keep = names if columns is None else [n for n in names if n in columns]
+            return _Raw(path, pq.read_table(path, columns=keep), 1)
         except (pa.ArrowInvalid, OSError) as exc:
             raise InputError(f"{path}: cannot read as Parquet: {exc}") from None
     raise InputError(f"{path}: unknown format; expected .csv, .jsonl, .ndjson or .parquet (optionally .gz)")
@@ -192,8 +205,11 @@ def normalize(raw: _Raw, kind: str, field_types: FieldTypes, rejected: list[RowE
         columns["email_domain"] = email_domain(columns["email"])
     out = pa.table(columns)
     seen_key = next(iter(ALIASES[kind]))
-    if kind in ("leads", "accounts") and out.num_rows:
-        keys = out.column(seen_key).to_pylist()
+    keys_col = out.column(seen_key) if out.num_rows else None
+    distinct = pc.count_distinct(keys_col).as_py() if keys_col is not None else 0
+    has_dupes = keys_col is not None and distinct != len(keys_col) - keys_col.null_count
+    if kind in ("leads", "accounts") and has_dupes and keys_col is not None:
+        keys = keys_col.to_pylist()
         first: dict[Any, int] = {}
         for i, key in enumerate(keys):
             if key is None or i in errors:
@@ -221,10 +237,17 @@ def email_domain(email: pa.ChunkedArray) -> pa.ChunkedArray:
 
 
 def read_table(
-    path: Path, kind: str, field_types: FieldTypes | None = None, rejected: list[RowError] | None = None
+    path: Path,
+    kind: str,
+    field_types: FieldTypes | None = None,
+    rejected: list[RowError] | None = None,
+    *,
+    all_columns: bool = True,
 ) -> pa.Table:
+    """One file as a normalized table; with ``all_columns=False`` only what ``field_types`` reads."""
     rejected = rejected if rejected is not None else []
-    return normalize(read_raw(path, rejected), kind, field_types or {}, rejected)
+    columns = None if all_columns else _needed(kind, field_types)
+    return normalize(read_raw(path, rejected, columns), kind, field_types or {}, rejected)
 
 
 def read_dataset(
@@ -234,8 +257,12 @@ def read_dataset(
     *,
     field_types: FieldTypes | None = None,
     events_format: str | None = None,
+    all_columns: bool = True,
 ) -> Dataset:
-    """Read leads, events and accounts files into a Dataset; bad rows go to ``Dataset.rejected``."""
+    """Read leads, events and accounts files into a Dataset; bad rows go to ``Dataset.rejected``.
+
+    With ``all_columns=False`` only the columns ``field_types`` reads are loaded (and validated)."""
+    opts = {"all_columns": all_columns}
     types = field_types or {}
     rejected: list[RowError] = []
     if events_format == "segment":
@@ -244,14 +271,14 @@ def read_dataset(
         if events is None:
             raise InputError("--events-format segment needs an events file of Segment messages")
         seg = read_segment(events, types, rejected)
-        lead_table = read_table(leads, "leads", types, rejected) if leads else seg.leads
-        account_table = read_table(accounts, "accounts", types, rejected) if accounts else seg.accounts
+        lead_table = read_table(leads, "leads", types, rejected, **opts) if leads else seg.leads
+        account_table = read_table(accounts, "accounts", types, rejected, **opts) if accounts else seg.accounts
         return Dataset(leads=lead_table, events=seg.events, accounts=account_table, rejected=rejected)
     if leads is None:
         raise InputError("a leads file is required")
-    lead_table = read_table(leads, "leads", types, rejected)
+    lead_table = read_table(leads, "leads", types, rejected, **opts)
     if events is not None:
-        event_table = read_table(events, "events", types, rejected)
+        event_table = read_table(events, "events", types, rejected, **opts)
     else:
         event_table = pa.table(
             {
@@ -260,5 +287,5 @@ def read_dataset(
                 "ts": pa.array([], pa.timestamp("us")),
             }
         )
-    account_table = read_table(accounts, "accounts", types, rejected) if accounts else None
+    account_table = read_table(accounts, "accounts", types, rejected, **opts) if accounts else None
     return Dataset(leads=lead_table, events=event_table, accounts=account_table, rejected=rejected)
