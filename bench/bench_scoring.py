@@ -145,11 +145,16 @@ def main() -> None:
     parser.add_argument("--sqlite-events", type=int, default=1_000_000)
     parser.add_argument("--data-dir", type=Path, default=HERE / "data")
     parser.add_argument("--skip-spark", action="store_true")
+    parser.add_argument("--render-only", action="store_true", help="re-render results/scoring.md from the JSON")
     parser.add_argument("--child")
     parser.add_argument("--data", type=Path)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(run_variant(args.child, args.data)))
+        return
+    if args.render_only:
+        report = json.loads((HERE / "results" / "scoring.json").read_text())
+        (HERE / "results" / "scoring.md").write_text(render(report))
         return
 
     data = ensure_data(args.data_dir, args.leads)
@@ -213,6 +218,27 @@ def render(report: dict) -> str:  # type: ignore[type-arg]
             )
         lines.append("")
     lines.append(f"Same MQL set in every variant: **{'yes' if report['same_mql_set'] else 'NO'}**.")
+    full = {r["variant"]: r for r in report["full"]["results"]}
+    a, c = full["leadgate-duckdb"], full["pandas"]
+    speedup = c["seconds"] / a["seconds"]
+    ratio = a["ratio_vs_hand_duckdb"]
+    lines += [
+        "",
+        "## Targets (issue 2)",
+        "",
+        "| target | measured | met |",
+        "|---|---|---|",
+        f"| (a) within 1.3× of (b) | {ratio:.2f}× | {'yes' if ratio <= 1.3 else 'no'} |",
+        f"| (a) at least 20× faster than (c) | {speedup:.1f}× | {'yes' if speedup >= 20 else 'no'} |",
+        f"| (a) peak RSS ≤ 2 GiB | {a['peak_rss_mib']:.0f} MiB | {'yes' if a['peak_rss_mib'] <= 2048 else 'no'} |",
+        "",
+        "What (a) does beyond (b): it checks the inputs (required values present, lead ids unique: ~0.25 s",
+        "here) and returns every lead's full breakdown (1M rows × every rule's count and points, the",
+        "disqualify / requirement / path flags, grade, level and types: ~0.45 s to materialize), where (b)",
+        "returns only the MQL ids. The pandas baseline (c) is vectorized and only ~6× slower than (b) itself,",
+        "so 20× faster than (c) would mean beating the hand-written DuckDB query by 3×: not reachable by",
+        "running the same plan, and not met.",
+    ]
     return "\n".join(lines) + "\n"
 
 
