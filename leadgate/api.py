@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -78,13 +79,16 @@ def score(
     events: str | Path | None = None,
     accounts: str | Path | None = None,
     data: Dataset | None = None,
+    events_format: str | None = None,
     as_of: datetime | float | str | None = None,
     engine: str = "duckdb",
     engine_options: dict[str, Any] | None = None,
+    on_step: Callable[[str], None] | None = None,
 ) -> ScoreRun:
     """Score every lead as of ``as_of`` (default now) with the compiled SQL on ``engine``.
 
     Give either files (``leads``, ``events``, ``accounts``) or an already read ``data`` Dataset.
+    ``on_step`` is told the stage as the run moves on (the CLI's progress bar).
     """
     defn = _definition(definition)
     t = as_of_epoch(as_of)

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import click
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from leadgate import api
@@ -95,15 +95,23 @@ def _print_rejects(rows: list[RowError], limit: int = 10) -> None:
 
 
 @contextmanager
-def _progress(enabled: bool) -> Iterator[Callable[[str], None]]:
+def _progress(enabled: bool, steps: int) -> Iterator[Callable[[str], None]]:
+    """A progress bar over the stages of a run (on a terminal only); yields ``step(description)``."""
     if not enabled:
         yield lambda _msg: None
         return
-    with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True
-    ) as progress:
-        task = progress.add_task("starting", total=None)
-        yield lambda msg: progress.update(task, description=msg)
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True) as progress:
+        task = progress.add_task("starting", total=steps)
+        started = False
+
+        def step(description: str) -> None:
+            nonlocal started
+            progress.update(task, description=description, advance=1 if started else 0)
+            started = True
+
+        yield step
+        progress.update(task, completed=steps)
 
 
 # -- commands ------------------------------------------------------------------------------------------
@@ -174,15 +182,19 @@ def score(
 
     if leads is None and events_format != "segment":
         raise click.UsageError("--leads is required (or give --events with --events-format segment)")
-    with _progress(not as_json and sys.stderr.isatty()) as step:
+    with _progress(not as_json and sys.stderr.isatty(), steps=5 if out_path else 4) as step:
         step("reading definition")
         defn = load_definition(definition)
-        step("reading inputs")
-        data = api.read_inputs(
-            defn, leads, events, accounts, events_format=None if events_format == "auto" else events_format
+        run = api.score(
+            defn,
+            leads=leads,
+            events=events,
+            accounts=accounts,
+            events_format=None if events_format == "auto" else events_format,
+            as_of=as_of,
+            engine=engine,
+            on_step=step,
         )
-        step(f"scoring {data.leads.num_rows:,} leads and {data.events.num_rows:,} events on {engine}")
-        run = api.score(defn, data=data, as_of=as_of, engine=engine)
         if out_path:
             step(f"writing {out_path}")
             write_scores(run.table, out_path)

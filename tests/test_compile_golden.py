@@ -9,9 +9,9 @@ import os
 from pathlib import Path
 
 import pytest
-from leadgate.definition.loader import load_definition
 
 from leadgate.compiler import DIALECTS, compile_definition
+from leadgate.definition.loader import load_definition
 
 FIXTURES = Path(__file__).parent / "fixtures" / "compile"
 AS_OF = 1_761_955_200.0  # 2025-11-01T00:00:00Z

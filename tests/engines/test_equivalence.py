@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from leadgate.reference import evaluate
 
 from leadgate.compiler import compile_definition
 from leadgate.engines import Engine, prepare_tables
+from leadgate.reference import evaluate
 from leadgate.result import same_scores
 from tests.strategies import as_ofs, datasets, definitions
 
