@@ -5,9 +5,12 @@ One session per process: ``spark_session()`` builds it once (local[2], small dri
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
+from leadgate.definition.model import Definition
 from leadgate.engines.base import Engine, Tables
+from leadgate.engines.parquet_views import load_views
 from leadgate.errors import EngineError
 
 _SESSION: Any = None
@@ -26,6 +29,7 @@ def spark_session(master: str | None = None) -> Any:
             SparkSession.builder.master(master or os.environ.get("LEADGATE_SPARK_MASTER", "local[2]"))
             .appName("leadgate")
             .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
             .config("spark.driver.memory", os.environ.get("LEADGATE_SPARK_DRIVER_MEMORY", "1g"))
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.sql.shuffle.partitions", "4")
@@ -47,6 +51,14 @@ class SparkEngine(Engine):
         for name, table in tables.items():
             df = self.spark.createDataFrame(table)
             df.createOrReplaceTempView(name)
+
+    def load_files(self, defn: Definition, leads: Path, events: Path | None, accounts: Path | None) -> bool:
+        """Read Parquet inputs in the executors (not through the driver); False when the converting
+        reader is needed."""
+        files = {"leads": leads, "events": events, "accounts": accounts}
+        return load_views(
+            lambda sql: [tuple(r) for r in self.spark.sql(sql).collect()], "spark", files, defn.field_types()
+        )
 
     def fetch(self, sql: str) -> list[dict[str, Any]]:
         return [row.asDict() for row in self.spark.sql(sql).collect()]

@@ -1,5 +1,5 @@
-"""The DuckDB native Parquet path gives exactly what the general (Arrow, row-reporting) path gives, and
-steps aside when a file needs conversion or has bad rows, so those rows are still reported."""
+"""The native Parquet paths (DuckDB, Spark) give exactly what the general (Arrow, row-reporting) path
+gives, and step aside when a file needs conversion or has bad rows, so those rows are still reported."""
 
 from __future__ import annotations
 
@@ -43,6 +43,16 @@ def test_native_parquet_equals_general_path(parquet_demo: Path, example: str) ->
     general = leadgate.score(defn, data=data, as_of=AS_OF, engine="duckdb")
     assert native.scores == general.scores
     assert native.mql_ids() == general.mql_ids()
+
+
+@pytest.mark.spark
+def test_spark_native_parquet_equals_general_path(parquet_demo: Path, spark_engine: object) -> None:
+    defn = leadgate.load_definition(EXAMPLES / "negative_factors.yaml")
+    f = files(parquet_demo)
+    assert spark_engine.load_files(defn, f["leads"], f["events"], f["accounts"])  # type: ignore[attr-defined]
+    native = leadgate.score(defn, **f, as_of=AS_OF, engine="spark")
+    general = leadgate.score(defn, data=leadgate.read_inputs(defn, **f), as_of=AS_OF, engine="duckdb")
+    assert native.scores == general.scores
 
 
 def test_bad_rows_fall_back_to_the_reporting_reader(parquet_demo: Path, tmp_path: Path) -> None:
