@@ -27,7 +27,7 @@ from leadgate.summary import Summary
 
 F = TypeVar("F", bound=Callable[..., Any])
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # messages name files and rows: never break them
 
 
 # -- shared options, declared once ---------------------------------------------------------------------
