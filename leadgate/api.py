@@ -81,7 +81,7 @@ def score(
     data: Dataset | None = None,
     events_format: str | None = None,
     as_of: datetime | float | str | None = None,
-    engine: str = "duckdb",
+    engine: str = "sqlite",
     engine_options: dict[str, Any] | None = None,
     on_step: Callable[[str], None] | None = None,
 ) -> ScoreRun:

@@ -45,7 +45,7 @@ definition_arg = click.argument("definition", type=click.Path(exists=True, dir_o
 as_of_option = click.option(
     "--as-of", callback=_as_of, help="Score as of this instant (ISO-8601; naive means UTC). Default: now."
 )
-engine_option = click.option("--engine", type=click.Choice(ENGINES), default="duckdb", show_default=True)
+engine_option = click.option("--engine", type=click.Choice(ENGINES), default="sqlite", show_default=True)
 
 
 def input_options(f: F) -> F:

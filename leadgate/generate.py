@@ -1,16 +1,27 @@
 """Deterministic demo data: leads with a latent fit and intent, events driven by them, and outcomes.
 
-Every lead gets two hidden numbers, ``fit`` and ``intent`` (standard normal, correlated 0.3).  Fit drives
-what is observable about who they are (title seniority, company size and industry, geography, business vs
-free-mail vs student email, competitors); intent drives how much they do and what (pricing pages, demo
-requests, trials, webinars attended live, ...).  Outcomes (SQL, opportunity, won, revenue) are drawn from a
-logistic function of both, so calibration and backtesting have real signal to recover.  The same seed and
-arguments give the same bytes: numpy's PCG64 generator, no wall clock.
+Every lead gets two hidden numbers, ``fit`` and ``intent`` (standard normal, correlated 0.35), and three
+hidden personas (student, job seeker, competitor).  Fit drives what is observable about who they are: title
+seniority, whether they work at an ICP account (industry, size band, target country), business vs free-mail
+vs student email.  Intent drives how much they do and what: pricing and integration pages, downloads,
+webinars attended live, demo requests, trials and product usage.
+
+Time has structure.  Ordinary activity comes in sessions (a few minutes of page views around an anchor
+time), more of it recent for high intent.  Some leads go through a *buying journey*: research (pricing,
+integrations, case studies, cart activity) thickens in the days before a moment at which they request a
+demo and/or start a trial; product usage follows the trial.  Webinars run on a fortnightly schedule:
+registrations before, live attendance on the day, on-demand views after.  Job seekers visit the careers pages
+in bursts.
+
+Outcomes (SQL, opportunity, won, revenue) are drawn from a logistic function of the latent variables, so
+calibration and backtesting have signal to recover that the observable data only partly reveals.  The same
+seed and arguments give the same bytes: numpy's PCG64 generator, no wall clock.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
@@ -25,61 +36,142 @@ from leadgate.inputs.dataset import TS_TYPE
 
 Format = Literal["csv", "jsonl", "parquet"]
 
-INDUSTRIES = ["software", "fintech", "healthcare", "retail", "manufacturing", "education", "media", "logistics"]
-ICP_INDUSTRIES = {"software", "fintech", "healthcare"}
-TARGET_COUNTRIES = ["US", "CA", "GB", "DE", "FR", "NL", "AU"]
-OTHER_COUNTRIES = ["IN", "BR", "NG", "PK", "ID", "VN"]
-TITLES = [  # by seniority 0..5
-    ["Student", "Intern", "Graduate Student"],
-    ["Analyst", "Engineer", "Marketing Specialist", "Sales Representative"],
-    ["Marketing Manager", "Engineering Manager", "Sales Manager"],
-    ["Director of Marketing", "Director of Engineering", "Head of Growth"],
-    ["VP Marketing", "VP Sales", "Vice President, Operations"],
-    ["CEO", "CTO", "Chief Revenue Officer", "Founder"],
-]
-FREE_MAIL = ["gmail.com", "yahoo.com", "outlook.com", "hotmail.com"]
-STUDENT_DOMAINS = ["stanford.edu", "mit.edu", "ox.ac.uk", "cam.ac.uk", "berkeley.edu"]
-COMPETITORS = ["rivalcrm.com", "competiq.io", "leadzilla.com"]
-SOURCES = ["organic", "paid_search", "social", "email", "referral", "event"]
-CAMPAIGNS = ["q2_webinar_series", "pricing_retargeting", "ebook_state_of_revops", "partner_referral", "brand", "none"]
-FIRST_NAMES = ["Ada", "Ben", "Chen", "Dana", "Eli", "Fatima", "Gus", "Hana", "Ivan", "Jo", "Kai", "Lea"]
+SECOND = 1_000_000
+MINUTE = 60 * SECOND
+HOUR = 60 * MINUTE
+DAY = 24 * HOUR
 
-# Event types: (name, base logit, intent slope, job-seeker slope).  Sampled per event by Gumbel-max.
-EVENT_TYPES = [
-    ("page_view", 2.6, 0.0, 0.5),
-    ("email_opened", 1.3, 0.1, 0.0),
-    ("email_clicked", 0.0, 0.4, 0.0),
-    ("content_downloaded", -0.2, 0.5, 0.0),
-    ("webinar_registered", -1.0, 0.5, 0.0),
-    ("webinar_attended", -1.4, 0.7, 0.0),
-    ("slide_deck_requested", -2.4, 0.8, 0.0),
-    ("newsletter_subscribed", -1.6, 0.2, 0.0),
-    ("unsubscribed", -2.2, -0.9, 0.0),
-    ("form_submitted", -1.5, 0.6, 0.0),
-    ("demo_requested", -3.1, 1.4, -2.0),
-    ("trial_started", -3.2, 1.3, -2.0),
-    ("feature_used", -2.6, 1.5, -2.0),
-    ("seat_invited", -3.6, 1.5, -2.0),
-    ("category_viewed", -0.4, 0.3, 0.0),
-    ("added_to_cart", -2.2, 1.0, 0.0),
-    ("size_guide_used", -2.8, 0.8, 0.0),
-]
-# Page paths: (path, base logit, intent slope, job-seeker slope).
-PATHS = [
-    ("/", 1.0, 0.0, 0.0),
-    ("/blog/lead-scoring-101", 0.8, -0.2, 0.0),
-    ("/blog/mql-vs-sql", 0.6, 0.0, 0.0),
-    ("/docs/getting-started", -0.2, 0.6, 0.0),
-    ("/pricing", -0.6, 1.2, -1.0),
-    ("/pricing/enterprise", -1.8, 1.3, -1.0),
-    ("/integrations", -1.0, 0.9, 0.0),
-    ("/integrations/salesforce", -1.6, 0.9, 0.0),
-    ("/case-studies", -1.2, 0.6, 0.0),
-    ("/careers", -3.2, -0.3, 4.0),
-    ("/careers/openings", -3.8, -0.3, 3.5),
-]
-ASSETS = ["case_study", "whitepaper", "ebook", "checklist"]
-CATEGORIES = ["shoes", "jackets", "accessories", "sale"]
+# -- vocabularies --------------------------------------------------------------------------------------
+# The example definitions (examples/*.yaml) name some of these values; keep them in step.
+INDUSTRIES = ("software", "fintech", "healthcare", "retail", "manufacturing", "education", "media", "logistics")
+INDUSTRY_WEIGHTS = (0.22, 0.10, 0.12, 0.14, 0.14, 0.08, 0.10, 0.10)
+ICP_INDUSTRIES = ("software", "fintech", "healthcare")
+ICP_EMPLOYEES = (50, 1000)
+TARGET_COUNTRIES = ("US", "CA", "GB", "DE", "FR", "NL", "AU")
+OTHER_COUNTRIES = ("IN", "BR", "NG", "PK", "ID", "VN", "MX")
+COUNTRIES = TARGET_COUNTRIES + OTHER_COUNTRIES
+TLDS = (".com", ".ca", ".co.uk", ".de", ".fr", ".nl", ".com.au", ".in", ".com.br", ".ng", ".pk", ".id", ".vn", ".mx")
+SEGMENTS = ("smb", "mid_market", "enterprise")  # employees < 100, 100-999, 1000+
+COMPANY_HEADS = ("North", "Blue", "Bright", "Iron", "Silver", "Green", "Open", "Swift", "Clear", "High", "True", "Nova")
+COMPANY_TAILS = ("wind", "peak", "stone", "field", "bridge", "line", "path", "wave", "forge", "leaf", "gate", "point")
+COMPANY_KINDS = ("Labs", "Systems", "Health", "Logistics", "Analytics", "Retail", "Media", "Works", "Capital", "Group")
+
+FIRST_NAMES = ("Ada", "Ben", "Chen", "Dana", "Eli", "Fatima", "Gus", "Hana", "Ivan", "Jo", "Kai", "Lea", "Maya", "Nils",
+               "Omar", "Priya", "Quinn", "Rosa", "Sam", "Tomas", "Uma", "Vera", "Wei", "Yara", "Zoe")  # fmt: skip
+LAST_NAMES = ("Okafor", "Smith", "Garcia", "Muller", "Kim", "Novak", "Rossi", "Silva", "Tanaka", "Dubois", "Jansen",
+              "Kowalski", "Patel", "Haddad", "Larsen", "Moreau", "Nguyen", "Olsen", "Reyes", "Weber")  # fmt: skip
+SENIORITIES = ("entry", "individual_contributor", "manager", "director", "vp", "c_level")
+TITLES = (
+    ("Marketing Coordinator", "Sales Development Representative", "Junior Developer", "Associate"),
+    ("Marketing Specialist", "Software Engineer", "Data Analyst", "Account Executive", "Operations Analyst"),
+    ("Marketing Manager", "Engineering Manager", "Product Manager", "Internal Communications Manager",
+     "RevOps Manager"),
+    ("Director of Marketing", "Director of Engineering", "Head of Growth", "Head of Revenue Operations",
+     "Senior Director, Demand Generation"),
+    ("VP Marketing", "VP of Sales", "Vice President, Operations", "SVP Engineering"),
+    ("CEO", "CTO", "CFO", "Chief Marketing Officer", "Chief Revenue Officer", "Co-Founder & CEO"),
+)  # fmt: skip
+STUDENT_TITLES = ("Student", "Graduate Student", "PhD Student", "Research Assistant")
+JOB_SEEKER_TITLES = ("Marketing Intern", "Intern", "Recent Graduate", "Open to Work", "Junior Analyst")
+FREE_MAIL = ("gmail.com", "yahoo.com", "outlook.com", "hotmail.com", "proton.me")
+STUDENT_DOMAINS = ("stanford.edu", "mit.edu", "umich.edu", "ox.ac.uk", "ucl.ac.uk", "ed.ac.uk")
+COMPETITORS = ("rivalcrm.com", "competiq.io", "leadzilla.com")  # examples/lists/competitors.txt
+SOURCES = ("organic", "paid_search", "social", "email", "referral", "event")
+CAMPAIGNS = (  # by source; "" is no campaign
+    ("", "", "seo_blog"),
+    ("brand_search", "pricing_retargeting", "competitor_keywords"),
+    ("linkedin_abm", "linkedin_ebook", "twitter_launch"),
+    ("nurture_welcome", "newsletter", "q3_product_update"),
+    ("partner_referral", "customer_referral", ""),
+    ("saas_summit_booth", "q2_webinar_series", "roadshow_london"),
+)
+EMAIL_CAMPAIGNS = ("nurture_welcome", "newsletter", "q3_product_update", "webinar_invite", "case_study_digest")
+BLOG_POSTS = ("/blog/lead-scoring-101", "/blog/mql-vs-sql", "/blog/revops-metrics", "/blog/intent-data")
+DOCS_PAGES = ("/docs/getting-started", "/docs/api", "/docs/sso")
+INTEGRATION_PAGES = ("/integrations", "/integrations/salesforce", "/integrations/hubspot")
+CATEGORIES = ("shoes", "jackets", "bags", "accessories", "sale", "new_arrivals")
+FEATURES = ("dashboards", "workflows", "api", "integrations", "reports")
+WEBINAR_TOPICS = ("pipeline-forecasting", "abm-playbook", "revops-benchmarks", "scoring-masterclass")
+
+#: The latent covariates a log-rate is linear in: 1, intent, fit, job seeker, student.
+Coef = tuple[float, float, float, float, float]
+
+
+@dataclass(frozen=True)
+class Channel:
+    """A kind of event a lead emits at a Poisson rate ``exp(coef · latent)``.
+
+    ``props`` gives values for property columns; tuples of one length are picked together, one index per
+    event.  ``session`` channels run over the lead's life (rate per 90 days); ``journey`` channels only for
+    leads with a buying journey, in the days before its moment.
+    """
+
+    event: str
+    coef: Coef
+    mode: Literal["session", "journey"] = "session"
+    props: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    once: bool = False
+    opted_in: bool = False
+
+
+def _paths(*paths: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return (("path", paths),)
+
+
+CHANNELS = (
+    Channel("page_view", (0.2, 0.0, 0.0, 0.0, 0.0), props=_paths("/")),
+    Channel("page_view", (0.9, -0.1, 0.0, 0.3, 0.5), props=_paths(*BLOG_POSTS)),
+    Channel("page_view", (-0.9, 0.6, 0.1, -1.0, 0.0), props=_paths(*DOCS_PAGES)),
+    Channel("page_view", (-1.7, 0.9, 0.2, -1.5, -0.5), props=_paths("/pricing")),
+    Channel("page_view", (-3.0, 0.9, 0.6, -2.0, -1.0), props=_paths("/pricing/enterprise")),
+    Channel("page_view", (-1.6, 0.7, 0.2, -1.0, 0.0), props=_paths(*INTEGRATION_PAGES)),
+    Channel("page_view", (-1.9, 0.5, 0.2, 0.0, 0.0), props=_paths("/case-studies")),
+    Channel("page_view", (-3.6, -0.3, 0.0, 0.0, 0.5), props=_paths("/careers")),
+    Channel("email_opened", (1.0, 0.3, 0.0, 0.0, 0.0), props=(("campaign", EMAIL_CAMPAIGNS),), opted_in=True),
+    Channel("email_clicked", (-0.7, 0.6, 0.0, 0.0, 0.0), props=(("campaign", EMAIL_CAMPAIGNS),), opted_in=True),
+    Channel("newsletter_subscribed", (-1.7, 0.3, 0.0, 0.0, 0.3), once=True),
+    Channel("unsubscribed", (-2.8, -0.8, 0.0, 0.0, 0.5), once=True, opted_in=True),
+    Channel("content_downloaded", (-2.4, 0.6, 0.2, -1.0, -0.5), props=(("asset_type", ("case_study",)),)),
+    Channel("content_downloaded", (-1.6, 0.3, 0.0, 0.0, 1.0), props=(("asset_type", ("whitepaper",)),)),
+    Channel("content_downloaded", (-1.3, 0.2, 0.0, 0.0, 1.2), props=(("asset_type", ("ebook",)),)),
+    Channel("form_submitted", (-2.2, 0.5, 0.0, 0.0, 0.0), props=_paths("/contact", "/newsletter", "/ebook")),
+    Channel("category_viewed", (-0.5, 0.5, 0.0, 0.0, 0.0),
+            props=(("category", CATEGORIES), ("path", tuple(f"/category/{c}" for c in CATEGORIES)))),
+    Channel("added_to_cart", (-2.6, 0.8, 0.0, 0.0, 0.0), props=(("category", CATEGORIES),)),
+    Channel("size_guide_used", (-3.0, 0.7, 0.0, 0.0, 0.0), props=(("category", CATEGORIES[:3]),)),
+    # The buying journey: research thickening before the demo request / trial.
+    Channel("page_view", (1.0, 0.3, 0.0, 0.0, 0.0), mode="journey", props=_paths("/pricing")),
+    Channel("page_view", (-0.9, 0.2, 0.5, 0.0, 0.0), mode="journey", props=_paths("/pricing/enterprise")),
+    Channel("page_view", (0.1, 0.3, 0.0, 0.0, 0.0), mode="journey", props=_paths(*INTEGRATION_PAGES)),
+    Channel("page_view", (0.0, 0.2, 0.0, 0.0, 0.0), mode="journey", props=_paths(*DOCS_PAGES)),
+    Channel("content_downloaded", (-0.7, 0.4, 0.2, 0.0, 0.0), mode="journey",
+            props=(("asset_type", ("case_study",)),)),
+    Channel("email_clicked", (-0.6, 0.3, 0.0, 0.0, 0.0), mode="journey", props=(("campaign", EMAIL_CAMPAIGNS),),
+            opted_in=True),
+    Channel("category_viewed", (0.3, 0.3, 0.0, 0.0, 0.0), mode="journey",
+            props=(("category", CATEGORIES), ("path", tuple(f"/category/{c}" for c in CATEGORIES)))),
+    Channel("added_to_cart", (-1.0, 0.4, 0.0, 0.0, 0.0), mode="journey", props=(("category", CATEGORIES),)),
+    Channel("size_guide_used", (-1.5, 0.3, 0.0, 0.0, 0.0), mode="journey", props=(("category", CATEGORIES[:3]),)),
+)  # fmt: skip
+
+#: Every string property column of the events table and its values (codes index into these).
+PROPERTY_VALUES: dict[str, tuple[str, ...]] = {
+    "path": ("/", *BLOG_POSTS, *DOCS_PAGES, "/pricing", "/pricing/enterprise", *INTEGRATION_PAGES, "/case-studies",
+             "/careers", "/careers/openings", "/contact", "/newsletter", "/ebook", "/demo",
+             *(f"/category/{c}" for c in CATEGORIES)),
+    "asset_type": ("case_study", "whitepaper", "ebook"),
+    "category": CATEGORIES,
+    "campaign": EMAIL_CAMPAIGNS,
+    "feature": FEATURES,
+}  # fmt: skip
+EVENT_NAMES = tuple(
+    dict.fromkeys([c.event for c in CHANNELS] + [
+        "demo_requested", "trial_started", "feature_used", "seat_invited",
+        "webinar_registered", "webinar_attended", "slide_deck_requested",
+    ])
+)  # fmt: skip
+SESSIONS_PER_LEAD = 6
+JOURNEY_SCALE = 6 * DAY  # research density rises as exp(-(moment - t) / scale) toward the moment
 
 
 @dataclass(frozen=True)
@@ -97,29 +189,87 @@ class GenerateSummary:
         )
 
 
+@dataclass
+class _Latent:
+    """The hidden state of each lead, and the bits of observable state events depend on."""
+
+    fit: np.ndarray
+    intent: np.ndarray
+    job_seeker: np.ndarray
+    student: np.ndarray
+    competitor: np.ndarray
+    created: np.ndarray  # microseconds since the epoch
+    email_opt_in: np.ndarray
+    journey: np.ndarray  # bool: goes through a buying journey
+    moment: np.ndarray  # microseconds: when the journey peaks (demo request / trial)
+    employees: np.ndarray  # of the lead's account, 0 when none
+
+    @property
+    def covariates(self) -> np.ndarray:
+        n = self.fit.size
+        return np.stack([np.ones(n), self.intent, self.fit, self.job_seeker, self.student], axis=1)
+
+
+@dataclass
+class _Events:
+    """Event columns gathered part by part: lead index, event code, time, and property codes (-1: none)."""
+
+    values: dict[str, tuple[str, ...]]  # property column -> the strings its codes index
+    lead: list[np.ndarray] = field(default_factory=list)
+    event: list[np.ndarray] = field(default_factory=list)
+    ts: list[np.ndarray] = field(default_factory=list)
+    props: dict[str, list[np.ndarray]] = field(default_factory=dict)
+
+    def add(self, lead: np.ndarray, event: str, ts: np.ndarray, **props: np.ndarray | int) -> None:
+        m = lead.size
+        self.lead.append(lead.astype(np.int64, copy=False))
+        self.event.append(np.full(m, EVENT_NAMES.index(event), np.int16))
+        self.ts.append(np.asarray(ts, np.int64))
+        done = len(self.lead) - 1
+        for name in set(self.props) | set(props):
+            column = self.props.setdefault(name, [np.full(len(x), -1, np.int16) for x in self.lead[:done]])
+            value = props.get(name, -1)
+            column.append(np.broadcast_to(np.asarray(value, np.int16), (m,)))
+
+
 def _micros(when: datetime) -> int:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     delta = when - datetime(1970, 1, 1, tzinfo=UTC)
-    return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
-def _pick(rng: np.random.Generator, logits: np.ndarray) -> np.ndarray:
-    """Row-wise categorical draw from unnormalized logits (Gumbel-max)."""
-    return np.argmax(logits + rng.gumbel(size=logits.shape), axis=1)
-
-
-def _take(values: list[str], index: np.ndarray) -> pa.Array:
-    return pa.DictionaryArray.from_arrays(pa.array(index.astype(np.int32)), pa.array(values)).cast(pa.string())
+    return (delta.days * 86400 + delta.seconds) * SECOND + delta.microseconds
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return np.asarray(1.0 / (1.0 + np.exp(-x)))
 
 
+def _trunc_exp(rng: np.random.Generator, scale: float, upper: np.ndarray) -> np.ndarray:
+    """Exponential(scale) draws truncated to [0, upper], by inverse CDF (no spike at the bound)."""
+    u = rng.random(upper.size)
+    return (-scale * np.log1p(u * np.expm1(-np.maximum(upper, 0) / scale))).astype(np.int64)
+
+
+def _pick(rng: np.random.Generator, weights: np.ndarray) -> np.ndarray:
+    """Row-wise categorical draw from non-negative weights (n x k)."""
+    cdf = np.cumsum(weights, axis=1)
+    u = rng.random(weights.shape[0]) * cdf[:, -1]
+    return (u[:, None] >= cdf).sum(axis=1)
+
+
+def _strings(values: tuple[str, ...] | list[str], codes: np.ndarray) -> pa.Array:
+    """Strings by code; a negative code is null."""
+    codes = np.asarray(codes)
+    indices = pa.array(codes.astype(np.int32), mask=codes < 0)
+    return pa.DictionaryArray.from_arrays(indices, pa.array(values, pa.string())).cast(pa.string())
+
+
 def _ids(prefix: str, n: int, width: int) -> pa.Array:
     numbers = pc.utf8_lpad(pc.cast(pa.array(np.arange(1, n + 1)), pa.string()), width, "0")
     return pc.binary_join_element_wise(pa.scalar(prefix), numbers, "")
+
+
+def _timestamps(micros: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
+    return pa.array(micros, pa.int64(), mask=None if valid is None else ~valid).cast(TS_TYPE)
 
 
 def generate(
@@ -132,171 +282,22 @@ def generate(
     fmt: Format = "csv",
     accounts: int | None = None,
 ) -> GenerateSummary:
-    """Write leads, accounts, events and outcomes files into ``out_dir``."""
-    rng = np.random.default_rng(seed)
-    n = leads
-    n_acc = accounts or max(20, n // 8)
+    """Write ``leads``, ``accounts``, ``events`` and ``outcomes`` files (``<name>.<fmt>``) into ``out_dir``.
+
+    Every timestamp lies in [start, end); ``accounts`` defaults to one per eight leads.  Same arguments,
+    same bytes.
+    """
+    if leads < 1:
+        raise ValueError("leads must be at least 1")
     t0, t1 = _micros(start), _micros(end)
-
-    # Accounts.
-    acc_industry = rng.integers(0, len(INDUSTRIES), n_acc)
-    acc_employees = np.round(np.exp(rng.normal(4.6, 1.5, n_acc))).clip(2, 200_000)
-    acc_country = rng.integers(0, len(TARGET_COUNTRIES) + len(OTHER_COUNTRIES), n_acc)
-    acc_icp = (
-        np.isin(np.array(INDUSTRIES)[acc_industry], list(ICP_INDUSTRIES))
-        & (acc_employees >= 50)
-        & (acc_employees <= 1000)
-    )
-    countries = TARGET_COUNTRIES + OTHER_COUNTRIES
-    segment = np.where(acc_employees < 50, 0, np.where(acc_employees <= 1000, 1, 2))
-    account_ids = _ids("A", n_acc, 6)
-    domains = pc.binary_join_element_wise(pc.utf8_lower(account_ids), pa.scalar(".example.com"), "")
-    account_table = pa.table({
-        "account_id": account_ids,
-        "domain": domains,
-        "name": pc.binary_join_element_wise(pa.scalar("Company "), account_ids, ""),
-        "industry": _take(INDUSTRIES, acc_industry),
-        "employees": pa.array(acc_employees),
-        "country": _take(countries, acc_country),
-        "segment": _take(["smb", "mid_market", "enterprise"], segment),
-    })  # fmt: skip
-
-    # Leads: latent fit and intent.
-    fit = rng.normal(size=n)
-    intent = 0.3 * fit + np.sqrt(1 - 0.09) * rng.normal(size=n)
-    job_seeker = rng.random(n) < 0.03
-    email_kind = _pick(rng, np.stack([
-        np.full(n, 1.6) + 0.8 * fit,          # business
-        np.full(n, 0.4) - 0.4 * fit,          # free mail
-        np.full(n, -2.2) - 1.0 * fit,         # student
-        np.full(n, -4.5) + 0.0 * fit,         # competitor
-    ], axis=1))  # fmt: skip
-    icp_idx = np.flatnonzero(acc_icp)
-    use_icp = (rng.random(n) < _sigmoid(fit - 0.5)) & (icp_idx.size > 0)
-    account_of = np.where(
-        use_icp, icp_idx[rng.integers(0, max(icp_idx.size, 1), n)] if icp_idx.size else 0, rng.integers(0, n_acc, n)
-    )
-    business = email_kind == 0
-    seniority = np.clip(np.round(1.6 + 1.1 * fit + rng.normal(0, 0.8, n)), 0, 5).astype(int)
-    seniority = np.where(email_kind == 2, 0, seniority)
-    title_pick = rng.integers(0, 4, n)
-    title_values = [t for level in TITLES for t in level]
-    offsets = np.cumsum([0] + [len(level) for level in TITLES[:-1]])
-    title_index = offsets[seniority] + title_pick % np.array([len(level) for level in TITLES])[seniority]
-    lead_country = np.where(
-        rng.random(n) < _sigmoid(1.5 + 1.0 * fit),
-        rng.integers(0, len(TARGET_COUNTRIES), n),
-        len(TARGET_COUNTRIES) + rng.integers(0, len(OTHER_COUNTRIES), n),
-    )
-    lead_ids = _ids("L", n, 7)
-    first = _take(FIRST_NAMES, rng.integers(0, len(FIRST_NAMES), n))
-    local = pc.binary_join_element_wise(pc.utf8_lower(first), pa.scalar("."), pc.utf8_lower(lead_ids), "")
-    free_domain = _take(FREE_MAIL, rng.integers(0, len(FREE_MAIL), n))
-    student_domain = _take(STUDENT_DOMAINS, rng.integers(0, len(STUDENT_DOMAINS), n))
-    rival_domain = _take(COMPETITORS, rng.integers(0, len(COMPETITORS), n))
-    own_domain = pc.take(domains, pa.array(account_of))
-    domain = pc.case_when(
-        pc.make_struct(pa.array(email_kind == 0), pa.array(email_kind == 1), pa.array(email_kind == 2)),
-        own_domain,
-        free_domain,
-        student_domain,
-        rival_domain,
-    )
-    email = pc.binary_join_element_wise(local, pa.scalar("@"), domain, "")
-    created = t0 + (rng.random(n) * (t1 - t0) * 0.95).astype(np.int64)
-    created = created - created % 1_000_000
-    email_opt_in = rng.random(n) < _sigmoid(0.3 + 0.8 * intent)
-    sms_opt_in = rng.random(n) < _sigmoid(-1.0 + 0.8 * intent)
-    lead_table = pa.table({
-        "lead_id": lead_ids,
-        "email": email,
-        "account_id": pa.array(np.where(business, account_of, -1)).cast(pa.int64()),
-        "created_at": pa.array(created).cast(TS_TYPE),
-        "first_name": first,
-        "title": _take(title_values, title_index),
-        "country": _take(countries, lead_country),
-        "source": _take(SOURCES, _pick(rng, np.stack([np.full(n, 1.0), np.full(n, 0.6), np.full(n, 0.4) - 0.3 * fit,
-                                                        np.full(n, 0.2), 0.2 + 0.5 * fit, np.full(n, -0.3) + 0.4 * fit],
-                                                       axis=1))),
-        "campaign": _take(CAMPAIGNS, rng.integers(0, len(CAMPAIGNS), n)),
-        "email_opt_in": pa.array(email_opt_in),
-        "sms_opt_in": pa.array(sms_opt_in),
-    })  # fmt: skip
-    account_index = lead_table.column("account_id").to_numpy()
-    lead_table = lead_table.set_column(
-        2,
-        "account_id",
-        pc.if_else(
-            pa.array(account_index >= 0),
-            pc.take(account_ids, pa.array(np.maximum(account_index, 0))),
-            pa.scalar(None, pa.string()),
-        ),
-    )
-
-    # Events: how many per lead, when, and what.
-    rate = np.exp(1.93 + 0.9 * intent).clip(0, 400)
-    counts = rng.poisson(rate)
-    total = int(counts.sum())
-    owner = np.repeat(np.arange(n), counts)
-    chunks: list[pa.Table] = []
-    step = 2_000_000
-    for lo in range(0, total, step):
-        idx = owner[lo : lo + step]
-        m = idx.size
-        it, js = intent[idx], job_seeker[idx].astype(float)
-        logits = np.stack([b + s * it + j * js for _, b, s, j in EVENT_TYPES], axis=1)
-        kind = _pick(rng, logits)
-        span = (t1 - created[idx]).astype(np.float64)
-        # Recent activity for high intent: times skew toward the end of the lead's life.
-        u = rng.random(m) ** (1.0 / (1.0 + np.maximum(it, 0)))
-        ts = created[idx] + (u * span).astype(np.int64)
-        ts = np.minimum(ts - ts % 1_000_000, t1 - 1_000_000)
-        path_logits = np.stack([b + s * it + j * js for _, b, s, j in PATHS], axis=1)
-        path = _pick(rng, path_logits)
-        is_page = kind == 0
-        is_category = kind == 14
-        is_download = kind == 3
-        is_webinar = kind == 5
-        chunks.append(pa.table({
-            "lead_id": pc.take(lead_ids, pa.array(idx)),
-            "event": _take([e[0] for e in EVENT_TYPES], kind),
-            "ts": pa.array(ts).cast(TS_TYPE),
-            "message_id": pc.binary_join_element_wise(
-                pa.scalar("m"), pc.cast(pa.array(np.arange(lo, lo + m)), pa.string()), ""
-            ),
-            "path": pc.if_else(pa.array(is_page), _take([p[0] for p in PATHS], path), pa.scalar(None, pa.string())),
-            "asset_type": pc.if_else(pa.array(is_download), _take(ASSETS, _pick(rng, np.stack(
-                [0.5 * it, np.zeros(m), np.zeros(m) - 0.2 * it, np.zeros(m)], axis=1))), pa.scalar(None, pa.string())),
-            "category": pc.if_else(pa.array(is_category), _take(CATEGORIES, rng.integers(0, len(CATEGORIES), m)),
-                                   pa.scalar(None, pa.string())),
-            "live": pc.if_else(pa.array(is_webinar), pa.array(rng.random(m) < _sigmoid(0.5 + it)),
-                               pa.scalar(None, pa.bool_())),
-        }))  # fmt: skip
-    events_table = (
-        pa.concat_tables(chunks)
-        if chunks
-        else pa.table(
-            {"lead_id": pa.array([], pa.string()), "event": pa.array([], pa.string()), "ts": pa.array([], TS_TYPE)}
-        )
-    )
-
-    # Outcomes.
-    sql = rng.random(n) < _sigmoid(-2.6 + 1.1 * fit + 1.3 * intent - 2.5 * (email_kind >= 2) - 2.0 * job_seeker)
-    sql_at = np.minimum(created + (rng.exponential(20, n) * 86400e6).astype(np.int64), t1 - 1_000_000)
-    opportunity = sql & (rng.random(n) < _sigmoid(0.2 + 0.6 * fit))
-    won = opportunity & (rng.random(n) < _sigmoid(-0.4 + 0.5 * fit + 0.4 * intent))
-    employees_of = acc_employees[account_of]
-    revenue = np.where(won, np.round(np.exp(rng.normal(8.5, 0.6, n)) * np.log10(employees_of + 10), 2), 0.0)
-    closed_at = np.minimum(sql_at + (rng.exponential(30, n) * 86400e6).astype(np.int64), t1 - 1_000_000)
-    outcome_table = pa.table({
-        "lead_id": lead_ids,
-        "became_sql": pa.array(sql),
-        "sql_at": pc.if_else(pa.array(sql), pa.array(sql_at).cast(TS_TYPE), pa.scalar(None, TS_TYPE)),
-        "opportunity": pa.array(opportunity),
-        "won": pa.array(won),
-        "revenue": pa.array(revenue),
-        "closed_at": pc.if_else(pa.array(opportunity), pa.array(closed_at).cast(TS_TYPE), pa.scalar(None, TS_TYPE)),
-    })  # fmt: skip
+    if t1 - t0 < DAY:
+        raise ValueError("end must be at least a day after start")
+    rng = np.random.default_rng(seed)
+    n_acc = accounts if accounts is not None else max(20, leads // 8)
+    account_table, acc = _accounts(rng, n_acc)
+    lead_table, latent = _leads(rng, leads, account_table, acc, t0, t1)
+    events_table = _events(rng, latent, lead_table.column("lead_id"), t0, t1)
+    outcome_table = _outcomes(rng, latent, lead_table.column("lead_id"), t1)
 
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, table in (
@@ -307,16 +308,358 @@ def generate(
     ):
         _write(table, out_dir / f"{name}.{fmt}", fmt)
     return GenerateSummary(
-        leads=n, accounts=n_acc, events=events_table.num_rows, sqls=int(sql.sum()), customers=int(won.sum())
+        leads=leads,
+        accounts=n_acc,
+        events=events_table.num_rows,
+        sqls=int(pc.sum(outcome_table.column("became_sql")).as_py() or 0),
+        customers=int(pc.sum(outcome_table.column("won")).as_py() or 0),
     )
 
 
+# -- accounts --------------------------------------------------------------------------------------------
+def _accounts(rng: np.random.Generator, n: int) -> tuple[pa.Table, dict[str, np.ndarray]]:
+    industry = rng.choice(len(INDUSTRIES), n, p=np.array(INDUSTRY_WEIGHTS) / sum(INDUSTRY_WEIGHTS))
+    employees = np.round(np.exp(rng.normal(4.8, 1.6, n))).clip(2, 250_000).astype(np.int64)
+    target = rng.random(n) < 0.75
+    country = np.where(
+        target,
+        rng.integers(0, len(TARGET_COUNTRIES), n),
+        len(TARGET_COUNTRIES) + rng.integers(0, len(OTHER_COUNTRIES), n),
+    )
+    segment = np.where(employees < 100, 0, np.where(employees < 1000, 1, 2))
+    icp = (
+        np.isin(industry, [INDUSTRIES.index(i) for i in ICP_INDUSTRIES])
+        & (employees >= ICP_EMPLOYEES[0])
+        & (employees <= ICP_EMPLOYEES[1])
+        & target
+    )
+    head = rng.integers(0, len(COMPANY_HEADS), n)
+    tail = rng.integers(0, len(COMPANY_TAILS), n)
+    kind = rng.integers(0, len(COMPANY_KINDS), n)
+    stem = pc.binary_join_element_wise(_strings(COMPANY_HEADS, head), _strings(COMPANY_TAILS, tail), "")
+    name = pc.binary_join_element_wise(stem, _strings(COMPANY_KINDS, kind), " ")
+    # Domains are unique: the second "Bluepeak Labs" gets bluepeaklabs2.com, and so on.
+    combo = (head * len(COMPANY_TAILS) + tail) * len(COMPANY_KINDS) + kind
+    order = np.argsort(combo, kind="stable")
+    sorted_combo = combo[order]
+    first = np.searchsorted(sorted_combo, sorted_combo, side="left")
+    rank = np.empty(n, np.int64)
+    rank[order] = np.arange(n) - first
+    suffix = pc.if_else(pa.array(rank > 0), pc.cast(pa.array(rank + 1), pa.string()), pa.scalar(""))
+    base = pc.utf8_lower(pc.binary_join_element_wise(stem, _strings(COMPANY_KINDS, kind), suffix, ""))
+    domain = pc.binary_join_element_wise(base, _strings(TLDS, country), "")
+    table = pa.table({
+        "account_id": _ids("A", n, max(6, len(str(n)))),
+        "domain": domain,
+        "name": name,
+        "industry": _strings(INDUSTRIES, industry),
+        "employees": pa.array(employees),
+        "country": _strings(COUNTRIES, country),
+        "segment": _strings(SEGMENTS, segment),
+    })  # fmt: skip
+    return table, {"employees": employees, "icp": icp, "country": country}
+
+
+# -- leads -----------------------------------------------------------------------------------------------
+def _leads(
+    rng: np.random.Generator, n: int, accounts: pa.Table, acc: dict[str, np.ndarray], t0: int, t1: int
+) -> tuple[pa.Table, _Latent]:
+    fit = rng.normal(size=n)
+    intent = 0.35 * fit + np.sqrt(1 - 0.35**2) * rng.normal(size=n)
+    student = rng.random(n) < _sigmoid(-3.2 - 0.6 * fit)
+    competitor = ~student & (rng.random(n) < 0.006)
+    job_seeker = ~student & ~competitor & (rng.random(n) < _sigmoid(-3.4 - 0.6 * fit))
+    invalid = rng.random(n) < 0.015
+    # Email: 0 business, 1 free mail, 2 student, 3 competitor, 4 invalid or missing.
+    free = rng.random(n) < _sigmoid(-0.9 - 0.7 * fit + 1.5 * job_seeker)
+    kind = np.select([invalid, student, competitor, free], [4, 2, 3, 1], 0)
+    business = kind == 0
+
+    n_acc = acc["employees"].size
+    icp_index = np.flatnonzero(acc["icp"])
+    to_icp = (rng.random(n) < _sigmoid(1.1 * fit - 0.8)) & (icp_index.size > 0)
+    any_account = rng.integers(0, n_acc, n)
+    icp_account = icp_index[rng.integers(0, icp_index.size, n)] if icp_index.size else any_account
+    account = np.where(to_icp, icp_account, any_account)
+    employees = np.where(business, acc["employees"][account], 0)
+
+    level = np.clip(np.round(1.4 + 1.0 * fit + rng.normal(0, 0.9, n)), 0, 5).astype(np.int64)
+    sizes = np.array([len(t) for t in TITLES])
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    ladder = [t for level_titles in TITLES for t in level_titles]
+    title_values = ladder + list(STUDENT_TITLES) + list(JOB_SEEKER_TITLES)
+    draw = rng.integers(0, 1 << 30, n)
+    seeker_title = job_seeker & (rng.random(n) < 0.5)
+    title = np.select(
+        [student, seeker_title],
+        [len(ladder) + draw % len(STUDENT_TITLES), len(ladder) + len(STUDENT_TITLES) + draw % len(JOB_SEEKER_TITLES)],
+        offsets[level] + draw % sizes[level],
+    )
+    level = np.where(student | seeker_title, 0, level)
+
+    in_target = rng.random(n) < _sigmoid(1.2 + 1.0 * fit - 1.0 * student)
+    own_country = np.where(
+        in_target,
+        rng.integers(0, len(TARGET_COUNTRIES), n),
+        len(TARGET_COUNTRIES) + rng.integers(0, len(OTHER_COUNTRIES), n),
+    )
+    country = np.where(business & (rng.random(n) < 0.8), acc["country"][account], own_country)
+
+    lead_ids = _ids("L", n, max(7, len(str(n))))
+    first = _strings(FIRST_NAMES, rng.integers(0, len(FIRST_NAMES), n))
+    last = _strings(LAST_NAMES, rng.integers(0, len(LAST_NAMES), n))
+    local = pc.utf8_lower(pc.binary_join_element_wise(first, last, "."))
+    digits = pc.cast(pa.array(rng.integers(10, 100, n)), pa.string())
+    numbered = pc.binary_join_element_wise(local, digits, "")
+    own_domain = pc.take(accounts.column("domain"), pa.array(account))
+    free_domain = _strings(FREE_MAIL, rng.integers(0, len(FREE_MAIL), n))
+    school = _strings(STUDENT_DOMAINS, rng.integers(0, len(STUDENT_DOMAINS), n))
+    rival = _strings(COMPETITORS, rng.integers(0, len(COMPETITORS), n))
+    broken = rng.integers(0, 4, n)  # missing, no TLD, no @, a space
+    bad = pc.case_when(
+        pc.make_struct(pa.array(broken == 0), pa.array(broken == 1), pa.array(broken == 2)),
+        pa.scalar(None, pa.string()),
+        pc.binary_join_element_wise(local, pa.scalar("@gmail"), ""),
+        pc.binary_join_element_wise(local, free_domain, "."),
+        pc.binary_join_element_wise(local, free_domain, " @"),
+    )
+    email = pc.case_when(
+        pc.make_struct(*(pa.array(kind == k) for k in range(4))),
+        pc.binary_join_element_wise(local, own_domain, "@"),
+        pc.binary_join_element_wise(numbered, free_domain, "@"),
+        pc.binary_join_element_wise(numbered, school, "@"),
+        pc.binary_join_element_wise(local, rival, "@"),
+        bad,
+    )
+
+    created = t0 + (rng.random(n) * (t1 - t0 - HOUR)).astype(np.int64)
+    created -= created % SECOND
+    source = _pick(rng, np.exp(np.stack([
+        np.full(n, 1.0), np.full(n, 0.6), 0.3 - 0.3 * fit, 0.1 + 0.2 * intent, 0.2 + 0.5 * fit, -0.4 + 0.4 * fit,
+    ], axis=1)))  # fmt: skip
+    campaign = source * 3 + rng.integers(0, 3, n)
+    campaigns = [c for per_source in CAMPAIGNS for c in per_source]
+    campaign = np.where(np.array(campaigns)[campaign] == "", -1, campaign)
+    email_opt_in = rng.random(n) < _sigmoid(1.0 + 0.5 * intent)
+    sms_opt_in = rng.random(n) < _sigmoid(-1.0 + 0.6 * intent)
+
+    journey = rng.random(n) < _sigmoid(-1.3 + 1.3 * intent + 0.3 * fit - 2.0 * job_seeker - 1.5 * student)
+    moment = created + HOUR + _trunc_exp(rng, 30 * DAY, t1 - created - 2 * HOUR)
+    table = pa.table({
+        "lead_id": lead_ids,
+        "email": email,
+        "account_id": pc.if_else(
+            pa.array(business),
+            pc.take(accounts.column("account_id"), pa.array(account)),
+            pa.scalar(None, pa.string()),
+        ),
+        "created_at": _timestamps(created),
+        "first_name": first,
+        "last_name": last,
+        "title": _strings(title_values, title),
+        "seniority": _strings(SENIORITIES, level),
+        "country": _strings(COUNTRIES, country),
+        "source": _strings(SOURCES, source),
+        "campaign": _strings(campaigns, campaign),
+        "email_opt_in": pa.array(email_opt_in),
+        "sms_opt_in": pa.array(sms_opt_in),
+    })  # fmt: skip
+    latent = _Latent(
+        fit=fit,
+        intent=intent,
+        job_seeker=job_seeker,
+        student=student,
+        competitor=competitor,
+        created=created,
+        email_opt_in=email_opt_in,
+        journey=journey,
+        moment=moment,
+        employees=employees,
+    )
+    return table, latent
+
+
+# -- events ----------------------------------------------------------------------------------------------
+def _webinars(t0: int, t1: int) -> tuple[np.ndarray, tuple[str, ...]]:
+    """A fortnightly schedule, Thursdays 16:00 UTC, from a week after the start to three weeks past the end."""
+    day = -(-t0 // DAY)
+    thursday = day + (-day) % 7  # 1970-01-01, day 0, was a Thursday
+    dates = np.arange((thursday + 7) * DAY + 16 * HOUR, t1 + 21 * DAY, 14 * DAY, dtype=np.int64)
+    names = tuple(
+        f"{datetime.fromtimestamp(d / SECOND, UTC):%Y-%m-%d}-{WEBINAR_TOPICS[i % len(WEBINAR_TOPICS)]}"
+        for i, d in enumerate(dates.tolist())
+    )
+    return dates, names
+
+
+def _codes(column: str, values: tuple[str, ...]) -> np.ndarray:
+    return np.array([PROPERTY_VALUES[column].index(v) for v in values], np.int16)
+
+
+def _events(rng: np.random.Generator, lat: _Latent, lead_ids: pa.ChunkedArray, t0: int, t1: int) -> pa.Table:
+    n = lat.fit.size
+    dates, webinars = _webinars(t0, t1)
+    out = _Events(values={**PROPERTY_VALUES, "webinar": webinars})
+    span = (t1 - lat.created).astype(np.float64)
+    exposure = span / (90 * DAY)
+    x = lat.covariates
+    # Session anchors: recent for high intent (u ** (1 / (1 + k·intent)) leans toward 1).
+    lean = 1.0 / (1.0 + 0.8 * np.maximum(lat.intent, 0))
+    anchors = lat.created[:, None] + (span[:, None] * rng.random((n, SESSIONS_PER_LEAD)) ** lean[:, None]).astype(
+        np.int64
+    )
+
+    for channel in CHANNELS:
+        rate = np.exp(x @ np.array(channel.coef))
+        if channel.mode == "session":
+            rate = rate * exposure
+        else:
+            rate = rate * lat.journey
+        if channel.opted_in:
+            rate = rate * lat.email_opt_in
+        counts = rng.poisson(rate)
+        if channel.once:
+            counts = np.minimum(counts, 1)
+        idx = np.repeat(np.arange(n), counts)
+        if channel.mode == "session":
+            ts = anchors[idx, rng.integers(0, SESSIONS_PER_LEAD, idx.size)] + rng.exponential(
+                15 * MINUTE, idx.size
+            ).astype(np.int64)
+        else:
+            moment = lat.moment[idx]
+            ts = moment - MINUTE - _trunc_exp(rng, JOURNEY_SCALE, moment - MINUTE - lat.created[idx])
+        props: dict[str, np.ndarray | int] = {}
+        if channel.props:
+            pick = rng.integers(0, len(channel.props[0][1]), idx.size)
+            props = {name: _codes(name, values)[pick] for name, values in channel.props}
+        out.add(idx, channel.event, ts, **props)
+
+    _conversions(rng, lat, out, t1)
+    _webinar_events(rng, lat, out, dates, t1)
+    # Job seekers check the careers pages in bursts of a few visits over about ten days.
+    seekers = np.flatnonzero(lat.job_seeker)
+    burst = lat.created[seekers] + (rng.random(seekers.size) * span[seekers]).astype(np.int64)
+    visits = 1 + rng.poisson(2.5, seekers.size)
+    idx = np.repeat(seekers, visits)
+    careers = _codes("path", ("/careers", "/careers/openings"))[rng.integers(0, 2, idx.size)]
+    ts = np.repeat(burst, visits) + (rng.random(idx.size) * 10 * DAY).astype(np.int64)
+    out.add(idx, "page_view", ts, path=careers)
+    return _event_table(out, lead_ids, lat.created, t0, t1)
+
+
+def _conversions(rng: np.random.Generator, lat: _Latent, out: _Events, t1: int) -> None:
+    """Demo requests at the journey's moment, trials around it, product usage after the trial."""
+    n = lat.fit.size
+    block = 3.0 * (lat.job_seeker | lat.student | lat.competitor)
+    demo = lat.journey & (rng.random(n) < _sigmoid(-0.4 + 0.9 * lat.intent + 0.6 * lat.fit - block))
+    idx = np.flatnonzero(demo)
+    out.add(idx, "demo_requested", lat.moment[idx], path=PROPERTY_VALUES["path"].index("/demo"))
+    trial = lat.journey & (rng.random(n) < _sigmoid(-0.6 + 0.9 * lat.intent + 0.2 * lat.fit - block))
+    idx = np.flatnonzero(trial)
+    started = lat.moment[idx] + _trunc_exp(rng, 2 * DAY, t1 - lat.moment[idx] - MINUTE)
+    out.add(idx, "trial_started", started)
+    trial_at = np.zeros(n, np.int64)
+    trial_at[idx] = started
+    for event, coef in (("feature_used", (1.6, 0.5, 0.1)), ("seat_invited", (-0.6, 0.3, 0.5))):
+        rate = np.exp(coef[0] + coef[1] * lat.intent[idx] + coef[2] * lat.fit[idx])
+        used = np.repeat(idx, rng.poisson(rate))
+        ts = trial_at[used] + MINUTE + rng.exponential(8 * DAY, used.size).astype(np.int64)
+        props = {"feature": rng.integers(0, len(FEATURES), used.size)} if event == "feature_used" else {}
+        out.add(used, event, ts, **props)
+
+
+def _webinar_events(rng: np.random.Generator, lat: _Latent, out: _Events, dates: np.ndarray, t1: int) -> None:
+    """Registrations before a scheduled webinar, live or on-demand attendance, slide-deck requests."""
+    x = lat.covariates
+    exposure = (t1 - lat.created) / (90 * DAY)
+    rate = np.exp(x @ np.array([-0.9, 0.5, 0.3, -1.0, 0.3])) * exposure
+    idx = np.repeat(np.arange(lat.fit.size), rng.poisson(rate))
+    first = np.searchsorted(dates, lat.created[idx] + DAY)
+    ok = first < dates.size
+    idx, first = idx[ok], first[ok]
+    which = first + (rng.random(idx.size) * (dates.size - first)).astype(np.int64)
+    date = dates[which]
+    registered = date - _trunc_exp(rng, 5 * DAY, date - lat.created[idx] - HOUR)
+    out.add(idx, "webinar_registered", registered, webinar=which)
+    it, ft = lat.intent[idx], lat.fit[idx]
+    attended = rng.random(idx.size) < _sigmoid(0.2 + 0.8 * it + 0.2 * ft)
+    live = rng.random(idx.size) < _sigmoid(0.5 + 0.6 * it)
+    seen = np.where(
+        live,
+        date + (rng.random(idx.size) * 20 * MINUTE).astype(np.int64),
+        date + DAY + rng.exponential(4 * DAY, idx.size).astype(np.int64),
+    )
+    a = np.flatnonzero(attended)
+    out.add(idx[a], "webinar_attended", seen[a], webinar=which[a], live=live[a].astype(np.int16))
+    deck = attended & (rng.random(idx.size) < _sigmoid(-0.5 + 0.8 * it + 0.4 * ft))
+    d = np.flatnonzero(deck)
+    delay = np.where(live[d], 45 * MINUTE, DAY) * rng.random(d.size)
+    out.add(idx[d], "slide_deck_requested", seen[d] + delay.astype(np.int64), webinar=which[d])
+
+
+def _event_table(out: _Events, lead_ids: pa.ChunkedArray, created: np.ndarray, t0: int, t1: int) -> pa.Table:
+    lead = np.concatenate(out.lead)
+    ts = np.concatenate(out.ts)
+    ts = np.maximum(ts, created[lead])
+    ts -= ts % SECOND
+    keep = ts < t1
+    n = created.size
+    # Time order (ties by lead, then as generated): a single int64 key keeps the sort fast and stable.
+    key = ((ts - t0) // SECOND) * n + lead
+    order = np.flatnonzero(keep)
+    order = order[np.argsort(key[order], kind="stable")]
+    columns: dict[str, pa.Array] = {
+        "lead_id": pc.take(lead_ids, pa.array(lead[order])),
+        "event": _strings(EVENT_NAMES, np.concatenate(out.event)[order]),
+        "ts": _timestamps(ts[order]),
+        "message_id": _ids("msg_", order.size, 9),
+    }
+    for name, values in out.values.items():
+        codes = np.concatenate(out.props[name])[order] if name in out.props else np.full(order.size, -1)
+        columns[name] = _strings(values, codes)
+    live = np.concatenate(out.props["live"])[order] if "live" in out.props else np.full(order.size, -1)
+    columns["live"] = pa.array(live == 1, mask=live < 0)
+    return pa.table(columns)
+
+
+# -- outcomes --------------------------------------------------------------------------------------------
+def _outcomes(rng: np.random.Generator, lat: _Latent, lead_ids: pa.ChunkedArray, t1: int) -> pa.Table:
+    """SQL, opportunity and win from a logistic function of the latent state; censored at the end."""
+    n = lat.fit.size
+    persona = 2.5 * lat.student + 3.0 * lat.competitor + 2.0 * lat.job_seeker
+    p_sql = _sigmoid(-2.4 + 1.0 * lat.fit + 1.4 * lat.intent - persona)
+    sql_at = np.where(
+        lat.journey,
+        lat.moment + rng.exponential(3 * DAY, n).astype(np.int64),
+        lat.created + rng.exponential(25 * DAY, n).astype(np.int64),
+    )
+    sql_at -= sql_at % SECOND
+    sql = (rng.random(n) < p_sql) & (sql_at < t1)
+    opportunity = sql & (rng.random(n) < _sigmoid(0.3 + 0.7 * lat.fit))
+    closed_at = sql_at + 7 * DAY + rng.exponential(30 * DAY, n).astype(np.int64)
+    closed_at -= closed_at % SECOND
+    closed = opportunity & (closed_at < t1)
+    won = closed & (rng.random(n) < _sigmoid(-0.5 + 0.6 * lat.fit + 0.4 * lat.intent))
+    size = np.log10(np.maximum(lat.employees, 5) + 10)
+    revenue = np.where(won, np.round(np.exp(rng.normal(8.3, 0.5, n)) * size, 2), 0.0)
+    return pa.table({
+        "lead_id": lead_ids,
+        "became_sql": pa.array(sql),
+        "sql_at": _timestamps(sql_at, sql),
+        "opportunity": pa.array(opportunity),
+        "won": pa.array(won),
+        "revenue": pa.array(revenue),
+        "closed_at": _timestamps(closed_at, closed),
+    })  # fmt: skip
+
+
+# -- writing ---------------------------------------------------------------------------------------------
 def _iso(table: pa.Table) -> pa.Table:
-    """Timestamps as ISO-8601 UTC text (…Z) for the text formats."""
-    for i, field in enumerate(table.schema):
-        if pa.types.is_timestamp(field.type):
-            text = pc.strftime(table.column(i), "%Y-%m-%dT%H:%M:%SZ")
-            table = table.set_column(i, field.name, text)
+    """Timestamps as ISO-8601 UTC text (``2026-05-01T12:00:00Z``) for the text formats."""
+    for i, f in enumerate(table.schema):
+        if pa.types.is_timestamp(f.type):
+            seconds = table.column(i).cast(pa.timestamp("s"))
+            table = table.set_column(i, f.name, pc.strftime(seconds, "%Y-%m-%dT%H:%M:%SZ"))
     return table
 
 
@@ -324,10 +667,11 @@ def _write(table: pa.Table, path: Path, fmt: Format) -> None:
     if fmt == "parquet":
         pq.write_table(table, path, compression="zstd")
     elif fmt == "csv":
-        pacsv.write_csv(_iso(table), path)
+        pacsv.write_csv(_iso(table), path, pacsv.WriteOptions(quoting_style="needed"))
+    elif fmt == "jsonl":
+        with path.open("w", encoding="utf-8") as f:
+            for batch in _iso(table).to_batches(max_chunksize=65_536):
+                for row in batch.to_pylist():
+                    f.write(json.dumps({k: v for k, v in row.items() if v is not None}) + "\n")
     else:
-        import json
-
-        with path.open("w") as f:
-            for row in _iso(table).to_pylist():
-                f.write(json.dumps(row) + "\n")
+        raise ValueError(f"unknown format {fmt!r}; expected csv, jsonl or parquet")
