@@ -1,0 +1,1 @@
+"""The store: leads, identities, accounts, events, definition versions, scores and their history."""

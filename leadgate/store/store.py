@@ -1,0 +1,384 @@
+"""The store's operations.  Callers hand it work; only it touches connections.
+
+- ``resolve``: find or create the lead an identifier belongs to, merging leads that turn out to be one
+  person (anonymous history joins the known lead; duplicates by normalized email merge the same way).
+- ``record_events``: events are idempotent by message id: a retried batch is stored once.
+- ``score``: the active definition's compiled SQL runs on the store itself (``views.py``), so a live
+  score and a batch score of the same lead at the same instant are the same number.  A lead that newly
+  qualifies becomes an MQL at once, with its score, explanation and definition version recorded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+from sqlalchemy import Engine, func, select, update
+from sqlalchemy.orm import Session
+
+from leadgate.compiler import CompiledQuery, TableNames, as_of_epoch, compile_definition
+from leadgate.definition.loader import parse_definition
+from leadgate.definition.model import Definition
+from leadgate.engines.sqlite import register_functions
+from leadgate.errors import LeadgateError
+from leadgate.result import LeadScore
+from leadgate.scoretable import ScoreTable
+from leadgate.store import db
+from leadgate.store.models import (
+    Account,
+    AuditEntry,
+    DefinitionVersion,
+    Event,
+    Identity,
+    Lead,
+    Rejected,
+    Score,
+    ScoreHistory,
+    StageChange,
+)
+from leadgate.store.views import VIEW_NAMES, view_statements
+
+#: Stages before MQL: a lead in one of these that qualifies moves to "mql".
+PRE_MQL = ("subscriber", "lead")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def to_micros(when: datetime) -> int:
+    if when.tzinfo is not None:
+        when = when.astimezone(UTC).replace(tzinfo=None)
+    delta = when - datetime(1970, 1, 1)
+    return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def normalize_email(email: str | None) -> str | None:
+    if not email or "@" not in email:
+        return None
+    return email.strip().lower()
+
+
+def email_domain(email: str | None) -> str | None:
+    if not email or email.count("@") != 1:
+        return None
+    return email.split("@", 1)[1].strip().lower() or None
+
+
+@dataclass
+class IncomingEvent:
+    """One event to record, already validated by the ingestion layer."""
+
+    message_id: str
+    lead_id: str
+    event: str
+    ts: datetime
+    properties: dict[str, Any] = field(default_factory=dict)
+    context: dict[str, Any] = field(default_factory=dict)
+    source: str = "api"
+    is_bot: bool = False
+
+
+@dataclass
+class ScoreOutcome:
+    scores: list[LeadScore]
+    new_mqls: list[str]
+    definition_version: int
+
+
+class Store:
+    def __init__(self, url: str | None = None, engine: Engine | None = None):
+        self.url = db.database_url(url)
+        self.engine = engine or db.connect(self.url)
+        self.dialect = self.engine.dialect.name  # "sqlite" or "postgresql"
+        if self.dialect == "sqlite":
+            from sqlalchemy import event
+
+            event.listen(self.engine, "connect", lambda dbapi, _rec: register_functions(dbapi))
+
+    def upgrade(self) -> None:
+        db.upgrade(self.url)
+
+    def session(self) -> Session:
+        return Session(self.engine, expire_on_commit=False)
+
+    # -- identity ----------------------------------------------------------------------------------------
+    def resolve(
+        self,
+        s: Session,
+        *,
+        user_id: str | None = None,
+        anonymous_id: str | None = None,
+        email: str | None = None,
+        at: datetime | None = None,
+        actor: str = "system",
+    ) -> Lead:
+        """The lead these identifiers belong to, created or merged as needed."""
+        now = at or utcnow()
+        keys = [("user_id", user_id), ("email", normalize_email(email)), ("anonymous_id", anonymous_id)]
+        keys = [(k, v) for k, v in keys if v]
+        if not keys:
+            raise LeadgateError("an identifier is needed: a userId, an anonymousId or an email")
+        found: list[Lead] = []
+        for kind, value in keys:
+            ident = s.scalars(select(Identity).where(Identity.kind == kind, Identity.value == value)).first()
+            if ident is not None:
+                lead = self._live(s, ident.lead_id)
+                if lead not in found:
+                    found.append(lead)
+        owner = None
+        if user_id is not None:  # a known user id owns its lead: anonymous history merges into it
+            owner = next((lead for lead in found if lead.id == user_id), None) or s.get(Lead, user_id)
+        if owner is None and (user_id is not None or not found):
+            lead_id = user_id or (f"anon:{anonymous_id}" if anonymous_id else f"email:{keys[0][1]}")
+            owner = Lead(
+                id=lead_id,
+                created_at=now,
+                created_us=to_micros(now),
+                updated_at=now,
+                traits={},
+                known=bool(user_id or email),
+            )
+            s.add(owner)
+            s.flush()
+        if owner is not None and owner not in found:
+            found.insert(0, owner)
+        survivor = owner or max(found, key=lambda lead: (lead.known, -lead.created_us))
+        for other in found:
+            if other is not survivor:
+                self._merge(s, other, survivor, actor, now)
+        for kind, value in keys:
+            exists = s.scalars(select(Identity).where(Identity.kind == kind, Identity.value == value)).first()
+            if exists is None:
+                s.add(Identity(kind=kind, value=value, lead_id=survivor.id, created_at=now))
+        if user_id or email:
+            survivor.known = True
+        return survivor
+
+    def _live(self, s: Session, lead_id: str) -> Lead:
+        lead = s.get(Lead, lead_id)
+        while lead is not None and lead.merged_into:
+            lead = s.get(Lead, lead.merged_into)
+        if lead is None:
+            raise LeadgateError(f"identity points at a missing lead {lead_id!r}")
+        return lead
+
+    def _merge(self, s: Session, loser: Lead, survivor: Lead, actor: str, now: datetime) -> None:
+        """Move the loser's history to the survivor; scoring then counts the union once."""
+        s.execute(update(Event).where(Event.lead_id == loser.id).values(lead_id=survivor.id))
+        s.execute(update(Identity).where(Identity.lead_id == loser.id).values(lead_id=survivor.id))
+        survivor.traits = {**loser.traits, **survivor.traits}
+        if survivor.email is None and loser.email is not None:
+            email, loser.email_normalized = loser.email, None
+            s.flush()
+            self.set_email(survivor, email)
+        survivor.created_at = min(survivor.created_at, loser.created_at)
+        survivor.created_us = min(survivor.created_us, loser.created_us)
+        loser.merged_into = survivor.id
+        s.add(
+            AuditEntry(
+                at=now,
+                actor=actor,
+                action="lead.merged",
+                subject=survivor.id,
+                details={"merged": loser.id, "into": survivor.id},
+            )
+        )
+
+    def set_email(self, lead: Lead, email: str | None) -> None:
+        lead.email = email
+        lead.email_normalized = normalize_email(email)
+        lead.email_domain = email_domain(email)
+
+    def upsert_account(
+        self, s: Session, account_id: str, traits: dict[str, Any], at: datetime | None = None
+    ) -> Account:
+        now = at or utcnow()
+        account = s.get(Account, account_id)
+        if account is None:
+            account = Account(id=account_id, traits={}, created_at=now, updated_at=now)
+            s.add(account)
+        account.traits = {**account.traits, **traits}
+        domain = traits.get("domain") or traits.get("website")
+        if isinstance(domain, str) and account.domain is None:
+            account.domain = domain.lower().removeprefix("https://").removeprefix("http://").split("/")[0]
+        account.updated_at = now
+        return account
+
+    # -- events ------------------------------------------------------------------------------------------
+    def record_events(self, s: Session, events: Sequence[IncomingEvent]) -> list[IncomingEvent]:
+        """Store the events not seen before (by message id); returns those that were new."""
+        if not events:
+            return []
+        ids = [e.message_id for e in events]
+        seen = set(s.scalars(select(Event.message_id).where(Event.message_id.in_(ids))))
+        now = utcnow()
+        fresh: list[IncomingEvent] = []
+        for e in events:
+            if e.message_id in seen:
+                continue
+            seen.add(e.message_id)
+            fresh.append(e)
+            s.add(
+                Event(
+                    message_id=e.message_id,
+                    lead_id=e.lead_id,
+                    event=e.event,
+                    ts=e.ts,
+                    ts_us=to_micros(e.ts),
+                    received_at=now,
+                    source=e.source,
+                    properties=e.properties,
+                    context=e.context,
+                    is_bot=e.is_bot,
+                )
+            )
+        return fresh
+
+    def reject(self, s: Session, source: str, payload: dict[str, Any], problems: list[str]) -> None:
+        s.add(Rejected(received_at=utcnow(), source=source, payload=payload, problems={"problems": problems}))
+
+    # -- definitions -------------------------------------------------------------------------------------
+    def push_definition(self, source: str, author: str, filename: str = "<pushed>") -> DefinitionVersion:
+        defn = parse_definition(source, filename=filename)
+        with self.session() as s, s.begin():
+            row = DefinitionVersion(
+                name=defn.name,
+                version=defn.version_str,
+                source=source,
+                author=author,
+                sha256=hashlib.sha256(source.encode()).hexdigest(),
+                created_at=utcnow(),
+            )
+            s.add(row)
+            s.add(
+                AuditEntry(
+                    at=utcnow(),
+                    actor=author,
+                    action="definition.pushed",
+                    subject=defn.name,
+                    details={"version": defn.version_str},
+                )
+            )
+        return row
+
+    def activate(self, version_id: int, actor: str) -> DefinitionVersion:
+        with self.session() as s, s.begin():
+            row = s.get(DefinitionVersion, version_id)
+            if row is None:
+                raise LeadgateError(f"no definition version {version_id}")
+            s.execute(update(DefinitionVersion).values(active=False))
+            row.active = True
+            s.add(
+                AuditEntry(
+                    at=utcnow(),
+                    actor=actor,
+                    action="definition.activated",
+                    subject=row.name,
+                    details={"version": row.version, "id": row.id},
+                )
+            )
+        return row
+
+    def active_definition(self) -> tuple[DefinitionVersion, Definition] | None:
+        with self.session() as s:
+            row = s.scalars(select(DefinitionVersion).where(DefinitionVersion.active)).first()
+        if row is None:
+            return None
+        return row, parse_definition(row.source, filename=f"{row.name}@{row.version}")
+
+    # -- scoring -----------------------------------------------------------------------------------------
+    def score_sql(self, defn: Definition, as_of: float) -> CompiledQuery:
+        """The query ``score`` runs (over the temporary views of ``views.py``): its dry-run twin."""
+        dialect = "sqlite" if self.dialect == "sqlite" else "postgres"
+        return compile_definition(defn, dialect=dialect, as_of=as_of, tables=TableNames(**VIEW_NAMES))
+
+    def score(
+        self, lead_ids: Iterable[str] | None = None, as_of: datetime | None = None, actor: str = "system"
+    ) -> ScoreOutcome | None:
+        """Score the given leads (or everyone) as of ``as_of`` under the active definition and record it."""
+        active = self.active_definition()
+        if active is None:
+            return None
+        version, defn = active
+        when = as_of or utcnow()
+        t = as_of_epoch(when.replace(tzinfo=UTC) if when.tzinfo is None else when)
+        query = self.score_sql(defn, t)
+        ids = None if lead_ids is None else sorted(set(lead_ids))
+        with self.engine.connect() as conn:
+            for statement in view_statements(self.dialect, defn.field_types(), ids):
+                conn.exec_driver_sql(statement)
+            result = conn.exec_driver_sql(query.sql())
+            names = list(result.keys())
+            rows = [dict(zip(names, r, strict=True)) for r in result.fetchall()]
+            conn.rollback()
+        table = pa.Table.from_pylist(rows) if rows else pa.table({n: pa.array([], pa.string()) for n in names})
+        scores = ScoreTable(table, query).to_scores()
+        new_mqls = self._record_scores(scores, version.id, when.replace(tzinfo=None), actor)
+        return ScoreOutcome(scores=scores, new_mqls=new_mqls, definition_version=version.id)
+
+    def _record_scores(self, scores: list[LeadScore], version_id: int, as_of: datetime, actor: str) -> list[str]:
+        new_mqls: list[str] = []
+        now = utcnow()
+        with self.session() as s, s.begin():
+            current = {
+                c.lead_id: c for c in s.scalars(select(Score).where(Score.lead_id.in_([x.lead_id for x in scores])))
+            }
+            for sc in scores:
+                explanation = sc.to_dict()
+                row = current.get(sc.lead_id)
+                changed = row is None or abs(row.total - sc.total) > 1e-9 or row.qualified != sc.qualified
+                if row is None:
+                    row = Score(lead_id=sc.lead_id)
+                    s.add(row)
+                row.definition_version_id, row.as_of, row.updated_at = version_id, as_of, now
+                row.fit, row.engagement, row.total = sc.fit, sc.engagement, sc.total
+                row.qualified, row.grade, row.level, row.explanation = sc.qualified, sc.grade, sc.level, explanation
+                if changed:
+                    s.add(
+                        ScoreHistory(
+                            lead_id=sc.lead_id,
+                            definition_version_id=version_id,
+                            as_of=as_of,
+                            total=sc.total,
+                            qualified=sc.qualified,
+                            explanation=explanation,
+                        )
+                    )
+                if sc.qualified:
+                    lead = s.get(Lead, sc.lead_id)
+                    if lead is not None and lead.stage in PRE_MQL:
+                        s.add(
+                            StageChange(
+                                lead_id=lead.id,
+                                from_stage=lead.stage,
+                                to_stage="mql",
+                                at=now,
+                                reason="qualified:" + ",".join(sc.qualified_by),
+                                actor=actor,
+                                definition_version_id=version_id,
+                                details={"score": explanation},
+                            )
+                        )
+                        lead.stage = "mql"
+                        new_mqls.append(lead.id)
+        return new_mqls
+
+    # -- status ------------------------------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        with self.session() as s:
+            active = s.scalars(select(DefinitionVersion).where(DefinitionVersion.active)).first()
+            return {
+                "leads": s.scalar(select(func.count()).select_from(Lead).where(Lead.merged_into.is_(None))),
+                "events": s.scalar(select(func.count()).select_from(Event)),
+                "mqls": s.scalar(select(func.count()).select_from(Lead).where(Lead.stage == "mql")),
+                "rejected": s.scalar(select(func.count()).select_from(Rejected)),
+                "last_event_at": (s.scalar(select(func.max(Event.received_at))) or None),
+                "active_definition": None
+                if active is None
+                else {"name": active.name, "version": active.version, "id": active.id},
+            }
