@@ -334,5 +334,15 @@ def schema(out_path: Path | None) -> None:
         click.echo(text)
 
 
+def _register_service_commands() -> None:
+    from leadgate.cli_service import COMMANDS
+
+    for command in COMMANDS:
+        main.add_command(command)
+
+
+_register_service_commands()
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

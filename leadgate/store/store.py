@@ -11,6 +11,8 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
+import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,6 +32,7 @@ from leadgate.scoretable import ScoreTable
 from leadgate.store import db
 from leadgate.store.models import (
     Account,
+    ApiKey,
     AuditEntry,
     DefinitionVersion,
     Event,
@@ -41,6 +44,13 @@ from leadgate.store.models import (
     StageChange,
 )
 from leadgate.store.views import VIEW_NAMES, view_statements
+
+SCOPES = frozenset({"write", "admin"})
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
 
 #: Stages before MQL: a lead in one of these that qualifies moves to "mql".
 PRE_MQL = ("subscriber", "lead")
@@ -150,7 +160,7 @@ class Store:
         survivor = owner or max(found, key=lambda lead: (lead.known, -lead.created_us))
         for other in found:
             if other is not survivor:
-                self._merge(s, other, survivor, actor, now)
+                self.merge(s, other, survivor, actor, now)
         for kind, value in keys:
             exists = s.scalars(select(Identity).where(Identity.kind == kind, Identity.value == value)).first()
             if exists is None:
@@ -167,7 +177,12 @@ class Store:
             raise LeadgateError(f"identity points at a missing lead {lead_id!r}")
         return lead
 
-    def _merge(self, s: Session, loser: Lead, survivor: Lead, actor: str, now: datetime) -> None:
+    def find(self, s: Session, kind: str, value: str) -> Lead | None:
+        """The live lead an identifier points at, if any."""
+        ident = s.scalars(select(Identity).where(Identity.kind == kind, Identity.value == value)).first()
+        return None if ident is None else self._live(s, ident.lead_id)
+
+    def merge(self, s: Session, loser: Lead, survivor: Lead, actor: str, now: datetime) -> None:
         """Move the loser's history to the survivor; scoring then counts the union once."""
         s.execute(update(Event).where(Event.lead_id == loser.id).values(lead_id=survivor.id))
         s.execute(update(Identity).where(Identity.lead_id == loser.id).values(lead_id=survivor.id))
@@ -367,6 +382,47 @@ class Store:
                         lead.stage = "mql"
                         new_mqls.append(lead.id)
         return new_mqls
+
+    # -- API keys ----------------------------------------------------------------------------------------
+    def create_key(self, name: str, scopes: str, actor: str = "cli") -> str:
+        """A new key ``lg_<prefix>_<secret>``; only its hash is stored, so this is the one time it is seen."""
+        if set(scopes.split()) - SCOPES or not scopes.strip():
+            raise LeadgateError(f"scopes: expected any of {', '.join(sorted(SCOPES))}, found {scopes!r}")
+        prefix, secret = secrets.token_hex(6), secrets.token_urlsafe(24)
+        with self.session() as s, s.begin():
+            s.add(ApiKey(name=name, prefix=prefix, secret_hash=_hash(secret), scopes=scopes, created_at=utcnow()))
+            s.add(
+                AuditEntry(
+                    at=utcnow(),
+                    actor=actor,
+                    action="key.created",
+                    subject=prefix,
+                    details={"name": name, "scopes": scopes},
+                )
+            )
+        return f"lg_{prefix}_{secret}"
+
+    def verify_key(self, token: str) -> ApiKey | None:
+        parts = token.split("_", 2)
+        if len(parts) != 3 or parts[0] != "lg":
+            return None
+        with self.session() as s:
+            key = s.scalars(select(ApiKey).where(ApiKey.prefix == parts[1])).first()
+        if key is None or key.revoked_at is not None:
+            return None
+        return key if hmac.compare_digest(key.secret_hash, _hash(parts[2])) else None
+
+    def revoke_key(self, prefix: str, actor: str = "cli") -> None:
+        with self.session() as s, s.begin():
+            key = s.scalars(select(ApiKey).where(ApiKey.prefix == prefix)).first()
+            if key is None:
+                raise LeadgateError(f"no API key with prefix {prefix!r}")
+            key.revoked_at = utcnow()
+            s.add(AuditEntry(at=utcnow(), actor=actor, action="key.revoked", subject=prefix, details={}))
+
+    def list_keys(self) -> list[ApiKey]:
+        with self.session() as s:
+            return list(s.scalars(select(ApiKey).order_by(ApiKey.id)))
 
     # -- status ------------------------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:

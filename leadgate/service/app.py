@@ -1,0 +1,258 @@
+"""The HTTP service: a thin FastAPI app over the store and ingestion library.
+
+- Segment HTTP Tracking API: ``POST /v1/batch``, ``/v1/track``, ``/v1/identify``, ``/v1/page``,
+  ``/v1/screen``, ``/v1/group``, ``/v1/alias`` with a write key (HTTP Basic user name, Bearer token, or
+  ``writeKey`` in the body), gzip bodies accepted.  Point ``segment-analytics-python`` or
+  ``rudder-sdk-python`` at it with their ``host`` setting.
+- Admin API under ``/api`` (admin keys): status, leads with their score and explanation, rejected input
+  and its replay, definition versions, re-scoring.
+- Every error has one shape: ``{"error": {"code", "message", "details"}}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import gzip
+import json
+import os
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from leadgate.errors import DefinitionError, LeadgateError
+from leadgate.service.ingest import ingest, problems_of
+from leadgate.store.models import ApiKey, Lead, Rejected, Score
+from leadgate.store.store import Store, utcnow
+
+SINGLE = ("track", "identify", "page", "screen", "group", "alias")
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, details: Any = None):
+        self.status, self.code, self.message, self.details = status, code, message, details
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details}}
+
+
+def _token(request: Request, body: dict[str, Any] | None) -> str | None:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("basic "):
+        try:
+            decoded = base64.b64decode(header[6:]).decode()
+        except (ValueError, UnicodeDecodeError):
+            return None
+        return decoded.split(":", 1)[0]
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    if body and isinstance(body.get("writeKey"), str):
+        return str(body["writeKey"])
+    return None
+
+
+async def _json_body(request: Request) -> Any:
+    raw = await request.body()
+    if request.headers.get("content-encoding", "").lower() == "gzip":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as exc:
+            raise ApiError(400, "bad_gzip", f"the body is not valid gzip: {exc}") from None
+    try:
+        return json.loads(raw or b"{}")
+    except json.JSONDecodeError as exc:
+        raise ApiError(400, "bad_json", f"the body is not valid JSON: {exc.msg} at position {exc.pos}") from None
+
+
+def authorize(request: Request, body: dict[str, Any] | None, scope: str) -> ApiKey:
+    """The request's API key, if it is valid and may ``scope`` (admin keys may do anything)."""
+    store: Store = request.app.state.store
+    token = _token(request, body)
+    key = store.verify_key(token) if token else None
+    if key is None:
+        raise ApiError(401, "unauthorized", "a valid API key is required (HTTP Basic user name or Bearer)")
+    if scope not in key.scopes.split() and "admin" not in key.scopes.split():
+        raise ApiError(403, "forbidden", f"this key cannot {scope}; its scopes are: {key.scopes}")
+    return key
+
+
+async def _admin(request: Request) -> ApiKey:
+    return authorize(request, None, "admin")
+
+
+Admin = Annotated[ApiKey, Depends(_admin)]
+
+
+def create_app(store: Store, *, rescore_every: float | None = None) -> FastAPI:
+    """The app over ``store``.  ``rescore_every`` seconds, everyone is re-scored as of now (decay and
+    closing windows move scores too); None turns that off (``LEADGATE_RESCORE_SECONDS`` sets it for serve)."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(_rescore_loop(store, rescore_every)) if rescore_every else None
+        yield
+        if task is not None:
+            task.cancel()
+
+    app = FastAPI(
+        title="leadgate",
+        version="0.1.0",
+        lifespan=lifespan,
+        description="MQL engine: Segment-compatible ingestion, real-time qualification, admin API.",
+    )
+    app.state.store = store
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_r: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=exc.status)
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(_r: Request, exc: HTTPException) -> JSONResponse:
+        return JSONResponse(error_body("http_error", str(exc.detail)), status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_r: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [{"loc": list(e["loc"]), "message": e["msg"]} for e in exc.errors()]
+        return JSONResponse(error_body("invalid_request", "the request is not valid", details), status_code=422)
+
+    @app.exception_handler(DefinitionError)
+    async def _definition_error(_r: Request, exc: DefinitionError) -> JSONResponse:
+        details = [str(p) for p in exc.problems]
+        return JSONResponse(error_body("invalid_definition", "the definition is not valid", details), status_code=400)
+
+    @app.exception_handler(LeadgateError)
+    async def _leadgate_error(_r: Request, exc: LeadgateError) -> JSONResponse:
+        return JSONResponse(error_body("bad_request", str(exc)), status_code=400)
+
+    @app.get("/health", tags=["service"])
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.post("/v1/batch", tags=["segment"])
+    async def batch(request: Request) -> JSONResponse:
+        body = await _json_body(request)
+        if not isinstance(body, dict) or not isinstance(body.get("batch"), list):
+            raise ApiError(400, "invalid_batch", "expected an object with a 'batch' list of messages")
+        key = authorize(request, body, "write")
+        result = await asyncio.to_thread(
+            ingest, store, body["batch"], sent_at=body.get("sentAt"), actor=f"key:{key.prefix}"
+        )
+        return JSONResponse(result.to_dict())
+
+    def single(kind: str) -> Any:
+        async def endpoint(request: Request) -> JSONResponse:
+            body = await _json_body(request)
+            if not isinstance(body, dict):
+                raise ApiError(400, "invalid_message", "expected a JSON object")
+            key = authorize(request, body, "write")
+            body.setdefault("type", kind)
+            problems = problems_of(body)
+            if problems:  # stored in rejected (listable, replayable), then reported
+                await asyncio.to_thread(ingest, store, [body], actor=f"key:{key.prefix}")
+                raise ApiError(400, "invalid_message", "the message was rejected", problems)
+            result = await asyncio.to_thread(
+                ingest, store, [body], sent_at=body.get("sentAt"), actor=f"key:{key.prefix}"
+            )
+            return JSONResponse(result.to_dict())
+
+        endpoint.__name__ = kind
+        return endpoint
+
+    for kind in SINGLE:
+        app.post(f"/v1/{kind}", tags=["segment"], name=kind)(single(kind))
+
+    @app.get("/api/status", tags=["admin"])
+    def status(_key: Admin) -> dict[str, Any]:
+        return store.status()
+
+    @app.get("/api/leads/{lead_id}", tags=["admin"])
+    def lead(lead_id: str, _key: Admin) -> dict[str, Any]:
+        with store.session() as s:
+            row = s.get(Lead, lead_id)
+            if row is None:
+                raise ApiError(404, "not_found", f"no lead {lead_id!r}")
+            score = s.get(Score, lead_id)
+            return {
+                "lead_id": row.id,
+                "email": row.email,
+                "account_id": row.account_id,
+                "stage": row.stage,
+                "traits": row.traits,
+                "merged_into": row.merged_into,
+                "score": None if score is None else score.explanation,
+            }
+
+    @app.get("/api/rejected", tags=["admin"])
+    def rejected(_key: Admin, limit: int = 100) -> list[dict[str, Any]]:
+        with store.session() as s:
+            rows = s.scalars(select(Rejected).order_by(Rejected.id.desc()).limit(limit))
+            return [
+                {
+                    "id": r.id,
+                    "received_at": r.received_at.isoformat(),
+                    "source": r.source,
+                    "problems": r.problems["problems"],
+                    "payload": r.payload,
+                    "replayed_at": r.replayed_at,
+                }
+                for r in rows
+            ]
+
+    @app.post("/api/rejected/{rejected_id}/replay", tags=["admin"])
+    def replay(rejected_id: int, key: Admin) -> dict[str, Any]:
+        with store.session() as s:
+            row = s.get(Rejected, rejected_id)
+            if row is None:
+                raise ApiError(404, "not_found", f"no rejected message {rejected_id}")
+            payload = row.payload
+        problems = problems_of(payload)
+        if problems:
+            raise ApiError(400, "still_invalid", "the message still has problems", problems)
+        result = ingest(store, [payload], actor=f"key:{key.prefix}")
+        with store.session() as s, s.begin():
+            stored = s.get(Rejected, rejected_id)
+            if stored is not None:
+                stored.replayed_at = utcnow()
+        return result.to_dict()
+
+    class DefinitionIn(BaseModel):
+        source: str
+        author: str | None = None
+        activate: bool = False
+
+    @app.post("/api/definitions", tags=["admin"])
+    def push(body: DefinitionIn, key: Admin) -> dict[str, Any]:
+        row = store.push_definition(body.source, author=body.author or f"key:{key.prefix}")
+        if body.activate:
+            store.activate(row.id, actor=f"key:{key.prefix}")
+            store.score(None, actor=f"key:{key.prefix}")
+        return {"id": row.id, "name": row.name, "version": row.version, "active": body.activate}
+
+    @app.post("/api/rescore", tags=["admin"])
+    def rescore(key: Admin) -> dict[str, Any]:
+        outcome = store.score(None, actor=f"key:{key.prefix}")
+        if outcome is None:
+            raise ApiError(409, "no_active_definition", "activate a definition first")
+        return {"leads": len(outcome.scores), "new_mqls": outcome.new_mqls}
+
+    return app
+
+
+async def _rescore_loop(store: Store, every: float) -> None:
+    while True:
+        await asyncio.sleep(every)
+        with contextlib.suppress(Exception):  # a failed periodic run is retried on the next tick
+            await asyncio.to_thread(store.score, None)
+
+
+def app_from_env() -> FastAPI:
+    """For ``uvicorn leadgate.service.app:app_from_env --factory``."""
+    every = os.environ.get("LEADGATE_RESCORE_SECONDS", "300")
+    return create_app(Store(), rescore_every=float(every) if every else None)

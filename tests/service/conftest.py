@@ -1,0 +1,56 @@
+"""A real server on loopback (uvicorn in a thread) over a fresh SQLite store with the classic definition."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from leadgate.service.app import create_app
+from leadgate.store.store import Store
+from tests.conftest import EXAMPLES
+
+
+@dataclass
+class Server:
+    url: str
+    store: Store
+    write_key: str
+    admin_key: str
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def ready_store(url: str) -> Store:
+    store = Store(url)
+    store.upgrade()
+    version = store.push_definition((EXAMPLES / "classic.yaml").read_text(), author="tests")
+    store.activate(version.id, actor="tests")
+    return store
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    store = ready_store(f"sqlite:///{tmp_path / 'live.db'}")
+    port = _free_port()
+    config = uvicorn.Config(create_app(store), host="127.0.0.1", port=port, log_level="warning")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 10
+    while not srv.started and time.time() < deadline:
+        time.sleep(0.02)
+    yield Server(f"http://127.0.0.1:{port}", store, store.create_key("test write", "write"),
+                 store.create_key("test admin", "admin"))
+    srv.should_exit = True
+    thread.join(timeout=10)

@@ -1,0 +1,108 @@
+"""The real segment-analytics-python and rudder-sdk-python clients, unmodified, pointed at the server with
+their ``host`` setting: events arrive, the anonymous visitor becomes a known lead, and the lead becomes an
+MQL moments after the qualifying action."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.service.conftest import Server
+
+
+def journey(client: Any, user: str, anon: str) -> None:
+    now = datetime.now(UTC)
+    for i in range(3):
+        client.page(anonymous_id=anon, name="Pricing", properties={"path": "/pricing"},
+                    timestamp=now - timedelta(hours=i + 1))
+    client.identify(user_id=user, anonymous_id=anon, traits={"email": f"{user}@acme-corp.io", "title": "VP Sales"})
+    for name in ("demo_requested", "trial_started", "webinar_attended", "newsletter_subscribed"):
+        client.track(user_id=user, event=name, properties={}, timestamp=now - timedelta(minutes=5))
+    client.track(user_id=user, event="content_downloaded", properties={"asset_type": "case_study"})
+    client.flush()
+
+
+def lead(server: Server, lead_id: str) -> dict[str, Any]:
+    response = httpx.get(f"{server.url}/api/leads/{lead_id}", auth=(server.admin_key, ""))
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+@pytest.mark.parametrize("sdk", ["segment", "rudderstack"])
+def test_real_client_delivers_events_that_make_an_mql(server: Server, sdk: str) -> None:
+    errors: list[Exception] = []
+    if sdk == "segment":
+        from segment.analytics import Client
+    else:
+        from rudderstack.analytics import Client  # gzips by default, sends no writeKey in the body
+    client = Client(server.write_key, host=server.url, sync_mode=True, on_error=lambda e, _b: errors.append(e))
+    journey(client, f"{sdk}-user", f"{sdk}-anon")
+    assert errors == []
+    found = lead(server, f"{sdk}-user")
+    assert found["stage"] == "mql"
+    score = found["score"]
+    assert score["qualified"] and score["total"] == 110.0
+    assert score["contributions"]["pricing_3x"]["count"] == 3  # the anonymous visits joined the known lead
+    assert found["traits"]["email_free"] is False and found["account_id"] == "acme-corp.io"
+    assert server.store.status()["events"] == 8
+
+
+def test_a_retried_batch_is_counted_once(server: Server) -> None:
+    batch = {"batch": [{"type": "track", "userId": "u1", "event": "demo_requested", "messageId": f"r{i}"}
+                       for i in range(5)]}
+    first = httpx.post(f"{server.url}/v1/batch", json=batch, auth=(server.write_key, "")).json()
+    again = httpx.post(f"{server.url}/v1/batch", json=batch, auth=(server.write_key, "")).json()
+    assert (first["accepted"], first["duplicates"]) == (5, 0)
+    assert (again["accepted"], again["duplicates"]) == (0, 5)
+    assert server.store.status()["events"] == 5
+
+
+def test_write_keys_only_ingest_and_errors_have_one_shape(server: Server) -> None:
+    denied = httpx.get(f"{server.url}/api/status", auth=(server.write_key, ""))
+    assert denied.status_code == 403 and set(denied.json()["error"]) == {"code", "message", "details"}
+    missing = httpx.get(f"{server.url}/api/status")
+    assert missing.status_code == 401 and missing.json()["error"]["code"] == "unauthorized"
+    assert httpx.get(f"{server.url}/health").json() == {"status": "ok"}
+    server.store.revoke_key(server.admin_key.split("_")[1])
+    assert httpx.get(f"{server.url}/api/status", auth=(server.admin_key, "")).status_code == 401
+
+
+def test_bad_messages_are_reported_and_kept_good_ones_stored(server: Server) -> None:
+    batch = {"batch": [
+        {"type": "track", "userId": "u1", "event": "demo_requested", "messageId": "ok-1"},
+        {"type": "track", "userId": "u1", "messageId": "bad-1"},
+        {"type": "identify", "userId": "u2", "traits": {"email": "not an email"}, "messageId": "bad-2"},
+        {"type": "launch", "messageId": "bad-3"},
+    ]}  # fmt: skip
+    response = httpx.post(f"{server.url}/v1/batch", json=batch, auth=(server.write_key, ""))
+    body = response.json()
+    assert response.status_code == 200 and body["accepted"] == 1
+    assert [r["index"] for r in body["rejected"]] == [1, 2, 3]
+    assert "event: a track message needs an event name" in body["rejected"][0]["problems"]
+    assert any(p.startswith("traits.email") for p in body["rejected"][1]["problems"])
+    single = httpx.post(f"{server.url}/v1/track", json={"userId": "u1"}, auth=(server.write_key, ""))
+    assert single.status_code == 400 and single.json()["error"]["code"] == "invalid_message"
+    listed = httpx.get(f"{server.url}/api/rejected", auth=(server.admin_key, "")).json()
+    assert len(listed) == 4
+    status = httpx.get(f"{server.url}/api/status", auth=(server.admin_key, "")).json()
+    assert status["rejected"] == 4 and status["events"] == 1
+
+
+def test_clock_skew_is_corrected_from_sent_at(server: Server) -> None:
+    skew = timedelta(hours=3)  # the client's clock runs three hours fast
+    client_now = datetime.now(UTC) + skew
+    batch = {"sentAt": client_now.isoformat(), "batch": [
+        {"type": "track", "userId": "u9", "event": "demo_requested", "messageId": "skew-1",
+         "timestamp": (client_now - timedelta(minutes=10)).isoformat()}]}  # fmt: skip
+    assert httpx.post(f"{server.url}/v1/batch", json=batch, auth=(server.write_key, "")).status_code == 200
+    from sqlalchemy import select
+
+    from leadgate.store.models import Event
+
+    with server.store.session() as s:
+        stored = s.scalars(select(Event)).one()
+    happened = datetime.now(UTC).replace(tzinfo=None) - timedelta(minutes=10)
+    assert abs((stored.ts - happened).total_seconds()) < 30
