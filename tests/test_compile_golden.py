@@ -9,6 +9,8 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from leadgate.compiler import DIALECTS, compile_definition
 from leadgate.definition.loader import load_definition
@@ -46,3 +48,18 @@ def test_compiling_opens_no_connection(monkeypatch: pytest.MonkeyPatch) -> None:
     defn = load_definition(FIXTURES / "classic.yaml")
     for dialect in DIALECTS:
         assert "SELECT" in compile_definition(defn, dialect=dialect, as_of=AS_OF).sql()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_a_template_gives_the_same_sql_as_compiling_at_that_instant(data: st.DataObject) -> None:
+    from leadgate.compiler.query import compile_template
+    from tests.strategies import as_ofs, definitions
+
+    defn = data.draw(definitions())
+    dialect = data.draw(st.sampled_from(DIALECTS))
+    as_of = data.draw(as_ofs()) + data.draw(st.sampled_from([0.0, 86400.0, -3.000001]))
+    assert (
+        compile_template(defn, dialect=dialect).at(as_of).sql()
+        == compile_definition(defn, dialect=dialect, as_of=as_of).sql()
+    )

@@ -82,8 +82,11 @@ class CompiledQuery:
     tree: exp.Select
     layout: Layout
     tables: TableNames
+    text: str | None = None  # set when made from a QueryTemplate (the tree is then not kept)
 
     def sql(self, pretty: bool = False) -> str:
+        if self.text is not None:
+            return self.text
         return self.tree.sql(dialect=self.dialect, pretty=pretty)
 
 
@@ -123,6 +126,8 @@ class _Compiler:
         self.dialect = dialects.check_dialect(dialect)
         self.T = as_of
         self.T_us = round(as_of * 1_000_000)
+        #: Every literal that depends on T: ("at", offset in µs) or ("seconds", 0); see QueryTemplate.
+        self.time_literals: set[tuple[str, int]] = set()
         self.tables = tables
         types = defn.field_types()
         keys = sorted(types)
@@ -149,7 +154,13 @@ class _Compiler:
     # -- events ---------------------------------------------------------------------------------------
     def at(self, micros: int) -> exp.Expression:
         """An instant as a literal of the dialect's timestamp type."""
+        self.time_literals.add(("at", micros - self.T_us))
         return dialects.timestamp_literal(micros, self.dialect)
+
+    def now_seconds(self) -> exp.Expression:
+        """T in epoch seconds, for decay."""
+        self.time_literals.add(("seconds", 0))
+        return num(self.T)
 
     @property
     def needs_epoch(self) -> bool:
@@ -191,7 +202,7 @@ class _Compiler:
         for k, m in matches.items():
             cols.append(exp.alias_(exp.Sum(this=flag(m.copy())), f"n{k}", quoted=True))
         for (k, h), name in self.weights.items():
-            w = exp.Pow(this=num(0.5), expression=div(sub(num(self.T), col("__t")), num(h)))
+            w = exp.Pow(this=num(0.5), expression=div(sub(self.now_seconds(), col("__t")), num(h)))
             cols.append(exp.alias_(exp.Sum(this=case([(matches[k].copy(), w)], num(0))), name, quoted=True))
         for k, name in self.latest.items():
             cols.append(exp.alias_(exp.Max(this=case([(matches[k].copy(), col("__t"))], None)), name, quoted=True))
@@ -250,7 +261,7 @@ class _Compiler:
             return mul(pts, col(self.weights[(k, h)]) if h else col(f"n{k}"))
         if not h:
             return pts
-        return mul(pts, exp.Pow(this=num(0.5), expression=div(sub(num(self.T), col(self.latest[k])), num(h))))
+        return mul(pts, exp.Pow(this=num(0.5), expression=div(sub(self.now_seconds(), col(self.latest[k])), num(h))))
 
     def stages(self, layout: Layout) -> list[tuple[str, exp.Select]]:
         d, scope = self.d, self.scope()
@@ -366,6 +377,65 @@ class _Compiler:
         for name, body in ctes:
             query = query.with_(ident(name), as_=body)
         return query, layout
+
+
+#: The instant a template is compiled at: 2100-01-01T00:00:00.123457Z, whose literals appear nowhere else.
+SENTINEL_US = 4_102_444_800_123_457
+
+
+def _time_text(kind: str, offset: int, t_us: int, dialect: str) -> str:
+    if kind == "seconds":
+        return str(num(t_us / 1_000_000).sql(dialect=dialect))
+    return str(dialects.timestamp_literal(t_us + offset, dialect).sql(dialect=dialect))
+
+
+@dataclass(frozen=True)
+class QueryTemplate:
+    """A definition compiled once, for any instant: only the literals that depend on T change between
+    instants, so they are substituted as text (real-time scoring runs this on every event)."""
+
+    definition: Definition
+    dialect: str
+    text: str
+    layout: Layout
+    tables: TableNames
+    time_literals: frozenset[tuple[str, int]]
+
+    def at(self, as_of: datetime | float | str | None) -> CompiledQuery:
+        t = as_of_epoch(as_of)
+        t_us = round(t * 1_000_000)
+        sql = self.text
+        pairs = [
+            (_time_text(k, o, SENTINEL_US, self.dialect), _time_text(k, o, t_us, self.dialect))
+            for k, o in self.time_literals
+        ]
+        for old, new in sorted(pairs, key=lambda p: -len(p[0])):
+            sql = sql.replace(old, new)
+        if "2100-01-01" in sql or "4102444800" in sql:  # pragma: no cover - a sentinel escaped substitution
+            raise AssertionError("query template: a time literal was not substituted")
+        return CompiledQuery(
+            definition=self.definition,
+            dialect=self.dialect,
+            as_of=t,
+            tree=exp.select(),
+            layout=self.layout,
+            tables=self.tables,
+            text=sql,
+        )
+
+
+def compile_template(defn: Definition, *, dialect: str, tables: TableNames | None = None) -> QueryTemplate:
+    names = tables or TableNames()
+    compiler = _Compiler(defn, dialect, SENTINEL_US / 1_000_000, names)
+    tree, layout = compiler.build()
+    return QueryTemplate(
+        definition=defn,
+        dialect=dialect,
+        text=tree.sql(dialect=dialect),
+        layout=layout,
+        tables=names,
+        time_literals=frozenset(compiler.time_literals),
+    )
 
 
 def _kind(defn: Definition, group: str) -> str:

@@ -141,6 +141,7 @@ def ingest(
     batch_sent = _time(sent_at) if isinstance(sent_at, str) else None
     with store.session() as s, s.begin():
         pending: list[IncomingEvent] = []
+        leads: dict[tuple[Any, ...], str] = {}  # identifiers -> lead, for this batch's event messages
         for index, msg in enumerate(messages):
             problems = problems_of(msg)
             if problems:
@@ -153,7 +154,14 @@ def ingest(
                 )
                 store.reject(s, source, msg if isinstance(msg, dict) else {"message": msg}, problems)
                 continue
-            lead_id = _apply(store, s, msg, received, actor)
+            ids = (msg.get("userId"), msg.get("anonymousId"), _email_of(msg))
+            if msg["type"] in ("track", "page", "screen") and ids in leads:
+                lead_id = leads[ids]
+            else:
+                lead_id = _apply(store, s, msg, received, actor)
+                if msg["type"] in ("identify", "alias", "group"):
+                    leads.clear()  # a merge may have changed where identifiers lead
+                leads[ids] = lead_id
             result.touched.add(lead_id)
             if msg["type"] in ("track", "page", "screen"):
                 pending.append(_event(msg, lead_id, batch_sent, received, source))

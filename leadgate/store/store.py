@@ -22,7 +22,8 @@ import pyarrow as pa
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
-from leadgate.compiler import CompiledQuery, TableNames, as_of_epoch, compile_definition
+from leadgate.compiler import CompiledQuery, TableNames, as_of_epoch
+from leadgate.compiler.query import QueryTemplate, compile_template
 from leadgate.definition.loader import parse_definition
 from leadgate.definition.model import Definition
 from leadgate.engines.sqlite import register_functions
@@ -105,6 +106,7 @@ class Store:
         self.url = db.database_url(url)
         self.engine = engine or db.connect(self.url)
         self.dialect = self.engine.dialect.name  # "sqlite" or "postgresql"
+        self._templates: dict[str, QueryTemplate] = {}
         if self.dialect == "sqlite":
             from sqlalchemy import event
 
@@ -308,9 +310,15 @@ class Store:
 
     # -- scoring -----------------------------------------------------------------------------------------
     def score_sql(self, defn: Definition, as_of: float) -> CompiledQuery:
-        """The query ``score`` runs (over the temporary views of ``views.py``): its dry-run twin."""
-        dialect = "sqlite" if self.dialect == "sqlite" else "postgres"
-        return compile_definition(defn, dialect=dialect, as_of=as_of, tables=TableNames(**VIEW_NAMES))
+        """The query ``score`` runs (over the temporary views of ``views.py``): its dry-run twin.  The
+        definition is compiled once into a template; each call only substitutes the instant."""
+        key = defn.model_dump_json()
+        template = self._templates.get(key)
+        if template is None:
+            dialect = "sqlite" if self.dialect == "sqlite" else "postgres"
+            template = compile_template(defn, dialect=dialect, tables=TableNames(**VIEW_NAMES))
+            self._templates = {key: template}  # the active definition's only
+        return template.at(as_of)
 
     def score(
         self, lead_ids: Iterable[str] | None = None, as_of: datetime | None = None, actor: str = "system"
