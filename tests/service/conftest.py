@@ -50,7 +50,11 @@ def server(tmp_path: Path) -> Iterator[Server]:
     deadline = time.time() + 10
     while not srv.started and time.time() < deadline:
         time.sleep(0.02)
-    yield Server(f"http://127.0.0.1:{port}", store, store.create_key("test write", "write"),
-                 store.create_key("test admin", "admin"))
+    yield Server(
+        f"http://127.0.0.1:{port}",
+        store,
+        store.create_key("test write", "write"),
+        store.create_key("test admin", "admin"),
+    )
     srv.should_exit = True
     thread.join(timeout=10)

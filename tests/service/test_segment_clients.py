@@ -16,8 +16,9 @@ from tests.service.conftest import Server
 def journey(client: Any, user: str, anon: str) -> None:
     now = datetime.now(UTC)
     for i in range(3):
-        client.page(anonymous_id=anon, name="Pricing", properties={"path": "/pricing"},
-                    timestamp=now - timedelta(hours=i + 1))
+        client.page(
+            anonymous_id=anon, name="Pricing", properties={"path": "/pricing"}, timestamp=now - timedelta(hours=i + 1)
+        )
     client.identify(user_id=user, anonymous_id=anon, traits={"email": f"{user}@acme-corp.io", "title": "VP Sales"})
     for name in ("demo_requested", "trial_started", "webinar_attended", "newsletter_subscribed"):
         client.track(user_id=user, event=name, properties={}, timestamp=now - timedelta(minutes=5))
@@ -51,8 +52,9 @@ def test_real_client_delivers_events_that_make_an_mql(server: Server, sdk: str) 
 
 
 def test_a_retried_batch_is_counted_once(server: Server) -> None:
-    batch = {"batch": [{"type": "track", "userId": "u1", "event": "demo_requested", "messageId": f"r{i}"}
-                       for i in range(5)]}
+    batch = {
+        "batch": [{"type": "track", "userId": "u1", "event": "demo_requested", "messageId": f"r{i}"} for i in range(5)]
+    }
     first = httpx.post(f"{server.url}/v1/batch", json=batch, auth=(server.write_key, "")).json()
     again = httpx.post(f"{server.url}/v1/batch", json=batch, auth=(server.write_key, "")).json()
     assert (first["accepted"], first["duplicates"]) == (5, 0)
