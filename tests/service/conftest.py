@@ -7,7 +7,6 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import uvicorn
@@ -40,8 +39,8 @@ def ready_store(url: str) -> Store:
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    store = ready_store(f"sqlite:///{tmp_path / 'live.db'}")
+def server(store_url: str) -> Iterator[Server]:
+    store = ready_store(store_url)
     port = _free_port()
     config = uvicorn.Config(create_app(store), host="127.0.0.1", port=port, log_level="warning")
     srv = uvicorn.Server(config)
@@ -58,3 +57,4 @@ def server(tmp_path: Path) -> Iterator[Server]:
     )
     srv.should_exit = True
     thread.join(timeout=10)
+    store.engine.dispose()

@@ -3,43 +3,27 @@ events, and live scores equal to batch scores of the same data at the same insta
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from sqlalchemy import create_engine, inspect, select, text
+from sqlalchemy import inspect, select
 
 import leadgate
 from leadgate.inputs.dataset import TS_TYPE, Dataset
 from leadgate.store.models import AuditEntry, Event, Lead, Score, StageChange
 from leadgate.store.store import IncomingEvent, Store, to_micros
-from tests.conftest import EXAMPLES, PG_URL
+from tests.conftest import EXAMPLES
 
 NOW = datetime(2026, 11, 1, 12, 0, 0)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'store.db'}"
-        yield _ready(url)
-        return
-    name = f"lg_test_{secrets.token_hex(4)}"
-    admin = create_engine(
-        PG_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + "/postgres",
-        isolation_level="AUTOCOMMIT",
-    )
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    st = _ready(PG_URL.rsplit("/", 1)[0] + "/" + name)
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    st = _ready(store_url)
     yield st
     st.engine.dispose()
-    with admin.connect() as c:
-        c.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def _ready(url: str) -> Store:
