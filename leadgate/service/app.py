@@ -28,6 +28,7 @@ from sqlalchemy import select
 
 from leadgate.errors import DefinitionError, LeadgateError
 from leadgate.service.ingest import ingest, problems_of
+from leadgate.service.scorer import Scorer
 from leadgate.store.models import ApiKey, Lead, Rejected, Score
 from leadgate.store.store import Store, utcnow
 
@@ -94,12 +95,16 @@ def create_app(store: Store, *, rescore_every: float | None = None) -> FastAPI:
     """The app over ``store``.  ``rescore_every`` seconds, everyone is re-scored as of now (decay and
     closing windows move scores too); None turns that off (``LEADGATE_RESCORE_SECONDS`` sets it for serve)."""
 
+    scorer = Scorer(store)
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        scorer.start()
         task = asyncio.create_task(_rescore_loop(store, rescore_every)) if rescore_every else None
         yield
         if task is not None:
             task.cancel()
+        await asyncio.to_thread(scorer.stop)
 
     app = FastAPI(
         title="leadgate",
@@ -108,6 +113,7 @@ def create_app(store: Store, *, rescore_every: float | None = None) -> FastAPI:
         description="MQL engine: Segment-compatible ingestion, real-time qualification, admin API.",
     )
     app.state.store = store
+    app.state.scorer = scorer
 
     @app.exception_handler(ApiError)
     async def _api_error(_r: Request, exc: ApiError) -> JSONResponse:
@@ -142,7 +148,7 @@ def create_app(store: Store, *, rescore_every: float | None = None) -> FastAPI:
             raise ApiError(400, "invalid_batch", "expected an object with a 'batch' list of messages")
         key = authorize(request, body, "write")
         result = await asyncio.to_thread(
-            ingest, store, body["batch"], sent_at=body.get("sentAt"), actor=f"key:{key.prefix}"
+            ingest, store, body["batch"], sent_at=body.get("sentAt"), actor=f"key:{key.prefix}", scorer=scorer
         )
         return JSONResponse(result.to_dict())
 
@@ -158,7 +164,7 @@ def create_app(store: Store, *, rescore_every: float | None = None) -> FastAPI:
                 await asyncio.to_thread(ingest, store, [body], actor=f"key:{key.prefix}")
                 raise ApiError(400, "invalid_message", "the message was rejected", problems)
             result = await asyncio.to_thread(
-                ingest, store, [body], sent_at=body.get("sentAt"), actor=f"key:{key.prefix}"
+                ingest, store, [body], sent_at=body.get("sentAt"), actor=f"key:{key.prefix}", scorer=scorer
             )
             return JSONResponse(result.to_dict())
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from leadgate.service.scorer import Scorer
 from leadgate.service.validation import EmailProblem, check_email, email_traits, is_bot
 from leadgate.store.store import IncomingEvent, Store, email_domain, utcnow
 
@@ -134,6 +135,7 @@ def ingest(
     source: str = "segment",
     actor: str = "system",
     score: bool = True,
+    scorer: Scorer | None = None,
 ) -> IngestResult:
     """Store a batch of messages; re-score the leads they touched under the active definition."""
     result = IngestResult()
@@ -142,6 +144,7 @@ def ingest(
     with store.session() as s, s.begin():
         pending: list[IncomingEvent] = []
         leads: dict[tuple[Any, ...], str] = {}  # identifiers -> lead, for this batch's event messages
+        known = store.prefetch(s, _identity_pairs(messages))
         for index, msg in enumerate(messages):
             problems = problems_of(msg)
             if problems:
@@ -158,7 +161,7 @@ def ingest(
             if msg["type"] in ("track", "page", "screen") and ids in leads:
                 lead_id = leads[ids]
             else:
-                lead_id = _apply(store, s, msg, received, actor)
+                lead_id = _apply(store, s, msg, received, actor, known)
                 if msg["type"] in ("identify", "alias", "group"):
                     leads.clear()  # a merge may have changed where identifiers lead
                 leads[ids] = lead_id
@@ -169,14 +172,33 @@ def ingest(
         fresh = store.record_events(s, pending)
         result.duplicates = len(pending) - len(fresh)
         result.accepted -= result.duplicates
-    if score and result.touched:
+    if score and result.touched and scorer is not None:
+        scorer.submit(sorted(result.touched))
+    elif score and result.touched:
         outcome = store.score(sorted(result.touched), actor=actor)
         if outcome is not None:
             result.new_mqls = outcome.new_mqls
     return result
 
 
-def _apply(store: Store, s: Any, msg: dict[str, Any], received: datetime, actor: str) -> str:
+def _identity_pairs(messages: list[Any]) -> list[tuple[str, str]]:
+    pairs: list[tuple[str, str]] = []
+    for msg in messages:
+        if isinstance(msg, dict):
+            for kind, key in (("user_id", "userId"), ("anonymous_id", "anonymousId")):
+                if isinstance(msg.get(key), (str, int)) and msg.get(key) != "":
+                    pairs.append((kind, str(msg[key])))
+    return pairs
+
+
+def _apply(
+    store: Store,
+    s: Any,
+    msg: dict[str, Any],
+    received: datetime,
+    actor: str,
+    known: dict[tuple[str, str], str] | None = None,
+) -> str:
     """Resolve the message's lead and apply identify / group / alias; returns the lead id."""
     user_id = str(msg["userId"]) if msg.get("userId") else None
     anonymous_id = str(msg["anonymousId"]) if msg.get("anonymousId") else None
@@ -190,7 +212,11 @@ def _apply(store: Store, s: Any, msg: dict[str, Any], received: datetime, actor:
             if other is not None and other.id != lead.id:
                 store.merge(s, other, lead, actor, received)
         return lead.id
-    lead = store.resolve(s, user_id=user_id, anonymous_id=anonymous_id, email=normalized, at=received, actor=actor)
+    if normalized:  # emails are not prefetched: look them up now
+        known = None
+    lead = store.resolve(
+        s, user_id=user_id, anonymous_id=anonymous_id, email=normalized, at=received, actor=actor, known=known
+    )
     if msg["type"] == "identify":
         traits = msg.get("traits") or (msg.get("context") or {}).get("traits") or {}
         updates = {k: v for k, v in _flatten(traits).items() if k not in ("email", "id")}

@@ -128,18 +128,26 @@ class Store:
         email: str | None = None,
         at: datetime | None = None,
         actor: str = "system",
+        known: dict[tuple[str, str], str] | None = None,
     ) -> Lead:
-        """The lead these identifiers belong to, created or merged as needed."""
+        """The lead these identifiers belong to, created or merged as needed.  ``known`` maps
+        (kind, value) to a lead id for identities already looked up (``prefetch``); it is kept current."""
         now = at or utcnow()
-        keys = [("user_id", user_id), ("email", normalize_email(email)), ("anonymous_id", anonymous_id)]
-        keys = [(k, v) for k, v in keys if v]
+        given = [("user_id", user_id), ("email", normalize_email(email)), ("anonymous_id", anonymous_id)]
+        keys: list[tuple[str, str]] = [(k, v) for k, v in given if v]
         if not keys:
             raise LeadgateError("an identifier is needed: a userId, an anonymousId or an email")
         found: list[Lead] = []
         for kind, value in keys:
-            ident = s.scalars(select(Identity).where(Identity.kind == kind, Identity.value == value)).first()
-            if ident is not None:
-                lead = self._live(s, ident.lead_id)
+            if known is not None and (kind, value) in known:
+                lead_id: str | None = known[(kind, value)]
+            elif known is not None:
+                lead_id = None  # prefetched: no such identity yet
+            else:
+                ident = s.scalars(select(Identity).where(Identity.kind == kind, Identity.value == value)).first()
+                lead_id = None if ident is None else ident.lead_id
+            if lead_id is not None:
+                lead = self._live(s, lead_id)
                 if lead not in found:
                     found.append(lead)
         owner = None
@@ -164,6 +172,11 @@ class Store:
             if other is not survivor:
                 self.merge(s, other, survivor, actor, now)
         for kind, value in keys:
+            if known is not None:
+                if (kind, value) not in known:
+                    s.add(Identity(kind=kind, value=value, lead_id=survivor.id, created_at=now))
+                known[(kind, value)] = survivor.id
+                continue
             exists = s.scalars(select(Identity).where(Identity.kind == kind, Identity.value == value)).first()
             if exists is None:
                 s.add(Identity(kind=kind, value=value, lead_id=survivor.id, created_at=now))
@@ -178,6 +191,20 @@ class Store:
         if lead is None:
             raise LeadgateError(f"identity points at a missing lead {lead_id!r}")
         return lead
+
+    def prefetch(self, s: Session, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """One query for many identities: (kind, value) -> lead id, for those that exist."""
+        wanted = set(pairs)
+        values = sorted({v for _, v in wanted})
+        found: dict[tuple[str, str], str] = {}
+        for start in range(0, len(values), 500):
+            rows = s.execute(
+                select(Identity.kind, Identity.value, Identity.lead_id).where(
+                    Identity.value.in_(values[start : start + 500])
+                )
+            )
+            found.update({(k, v): lead for k, v, lead in rows if (k, v) in wanted})
+        return found
 
     def find(self, s: Session, kind: str, value: str) -> Lead | None:
         """The live lead an identifier points at, if any."""

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import pytest
 import uvicorn
+from fastapi import FastAPI
 
 from leadgate.service.app import create_app
 from leadgate.store.store import Store
@@ -22,6 +23,11 @@ class Server:
     store: Store
     write_key: str
     admin_key: str
+    app: FastAPI
+
+    def settle(self) -> None:
+        """Wait until the background scorer has scored everything handed to it."""
+        assert self.app.state.scorer.wait_idle(10)
 
 
 def _free_port() -> int:
@@ -42,7 +48,8 @@ def ready_store(url: str) -> Store:
 def server(store_url: str) -> Iterator[Server]:
     store = ready_store(store_url)
     port = _free_port()
-    config = uvicorn.Config(create_app(store), host="127.0.0.1", port=port, log_level="warning")
+    app = create_app(store)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
@@ -54,6 +61,7 @@ def server(store_url: str) -> Iterator[Server]:
         store,
         store.create_key("test write", "write"),
         store.create_key("test admin", "admin"),
+        app,
     )
     srv.should_exit = True
     thread.join(timeout=10)

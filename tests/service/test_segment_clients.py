@@ -42,6 +42,7 @@ def test_real_client_delivers_events_that_make_an_mql(server: Server, sdk: str) 
     client = Client(server.write_key, host=server.url, sync_mode=True, on_error=lambda e, _b: errors.append(e))
     journey(client, f"{sdk}-user", f"{sdk}-anon")
     assert errors == []
+    server.settle()
     found = lead(server, f"{sdk}-user")
     assert found["stage"] == "mql"
     score = found["score"]
