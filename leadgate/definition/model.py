@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from leadgate.definition.durations import parse_duration
 from leadgate.definition.regex import check_portable_regex
@@ -40,8 +41,17 @@ def _duration(value: Any) -> Any:
     raise ValueError("expected a duration such as '7d', '12h', '30m' or '90s'")
 
 
+#: What a duration looks like in a YAML file (the JSON Schema describes the input, not the float it becomes).
+_DURATION_JSON: dict[str, Any] = {
+    "anyOf": [
+        {"type": "string", "pattern": r"^\s*(\d+(\.\d+)?\s*[smhdwSMHDW]\s*)+$"},
+        {"type": "number", "exclusiveMinimum": 0},
+    ],
+    "description": "A duration: '90s', '30m', '12h', '7d', '2w', combined ('1d12h'), or a number of seconds.",
+}
+
 #: A duration in seconds; YAML accepts "7d", "12h", "30m", "90s", "2w" or a number of seconds.
-Duration = Annotated[float, BeforeValidator(_duration)]
+Duration = Annotated[float, BeforeValidator(_duration), WithJsonSchema(_DURATION_JSON, mode="validation")]
 
 
 def _half_life(value: Any) -> Any:
@@ -51,14 +61,24 @@ def _half_life(value: Any) -> Any:
 
 
 #: A half-life in seconds; ``none`` (stored as 0) switches decay off for a rule.
-HalfLife = Annotated[float, BeforeValidator(_half_life)]
+HalfLife = Annotated[
+    float,
+    BeforeValidator(_half_life),
+    WithJsonSchema(
+        {
+            "anyOf": [*_DURATION_JSON["anyOf"], {"type": "string", "pattern": r"^\s*[nN][oO][nN][eE]\s*$"}],
+            "description": "A half-life (a duration), or 'none' for no decay.",
+        },
+        mode="validation",
+    ),
+]
 
 
 class ListRef(Strict):
     """A reference to a named list in ``lists:``; the loader resolves it into ``values``."""
 
     list: str
-    values: tuple[Scalar, ...] = ()
+    values: SkipJsonSchema[tuple[Scalar, ...]] = ()  # filled by the loader; not written in YAML
 
 
 ValueList = Union[ListRef, list[Scalar]]

@@ -1,133 +1,371 @@
-"""The loader: every problem with file:line:col, key, found and expected; lists resolved."""
+"""The loader: every problem with file:line:col, key, found and expected; lists resolved; YAML kept safe."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from textwrap import dedent
 
 import pytest
 
-from leadgate.definition.loader import load_definition, parse_definition
+from leadgate.definition import Definition, load_definition, parse_definition
+from leadgate.definition.loader import MAX_NODES
+from leadgate.definition.model import Predicate
 from leadgate.errors import DefinitionError, Problem
 
-HEAD = "schema: 1\nname: t\nversion: 1\n"
+HEAD = "schema: 1\nname: t\nversion: 1\n"  # lines 1-3 of every document below
+QUALIFY = "qualify: {threshold: 1}\n"
 
 
-def problems(text: str, tmp_path: Path | None = None) -> list[Problem]:
+def problems(text: str) -> list[Problem]:
     with pytest.raises(DefinitionError) as info:
-        if tmp_path is None:
-            parse_definition(text, filename="def.yaml")
-        else:
-            (tmp_path / "def.yaml").write_text(text)
-            load_definition(tmp_path / "def.yaml")
+        parse_definition(text, filename="def.yaml")
     return info.value.problems
 
 
-def test_valid_definition_loads() -> None:
-    defn = parse_definition(HEAD + "qualify: {threshold: 10}\n")
+def one(text: str) -> Problem:
+    [problem] = problems(text)
+    return problem
+
+
+def where(p: Problem) -> tuple[str | None, int | None, int | None, str | None]:
+    return p.file, p.line, p.col, p.key
+
+
+# -- valid documents ------------------------------------------------------------------------------------
+
+
+def test_a_valid_definition_loads() -> None:
+    defn = parse_definition(
+        HEAD
+        + dedent("""\
+            lists:
+              students: [".edu", ".ac.uk"]
+            fit:
+              - id: student
+                when: {trait: email_domain, ends_with: {list: students}}
+                points: -50
+            engagement:
+              - {id: demo, event: demo_requested, within: 30d, points: 25, per: once}
+            levels: {1: 50, 2: 30, 3: 10}
+            qualify: {threshold: 10}
+        """)
+    )
+    assert isinstance(defn, Definition)
     assert defn.name == "t" and defn.qualify.threshold == 10
+    assert isinstance(defn.fit[0].when, Predicate) and defn.fit[0].when.value == (".edu", ".ac.uk")
+    assert defn.engagement[0].within == 30 * 86400
+    assert (defn.levels.l1, defn.levels.l2, defn.levels.l3) == (50, 30, 10)
 
 
-def test_unknown_key_names_position_and_allowed_keys() -> None:
-    [p] = problems(HEAD + "qualify:\n  threshold: 10\n  treshold: 20\n")
-    assert (p.file, p.line, p.col, p.key) == ("def.yaml", 6, 3, "qualify.treshold")
+def test_yaml_merge_keys_and_aliases() -> None:
+    defn = parse_definition(
+        HEAD
+        + dedent("""\
+            engagement:
+              - &visit {id: pricing, event: page_view, points: 5, within: 7d}
+              - <<: *visit
+                id: pricing_long
+                within: 30d
+            qualify: {threshold: 1}
+        """)
+    )
+    assert [(r.id, r.event, r.within) for r in defn.engagement] == [
+        ("pricing", "page_view", 7 * 86400),
+        ("pricing_long", "page_view", 30 * 86400),
+    ]
+
+
+def test_a_bare_equals_sign_is_text() -> None:
+    defn = parse_definition(HEAD + "fit:\n  - {id: a, when: {trait: op, equals: =}, points: 1}\n" + QUALIFY)
+    assert defn.fit[0].when.value == "="  # type: ignore[union-attr]
+
+
+# -- the cases every error message is held to exactly ---------------------------------------------------
+
+
+def test_unknown_key_names_its_position_and_the_allowed_keys() -> None:
+    p = one(HEAD + "qualify:\n  threshold: 10\n  treshold: 20\n")
+    assert where(p) == ("def.yaml", 6, 3, "qualify.treshold")
+    assert p.message == "unknown key 'treshold'"
     assert p.found == "'treshold'"
-    assert p.expected is not None and "threshold" in p.expected and "min_fit" in p.expected
+    assert p.expected == "one of the keys: threshold, min_fit, min_engagement, paths"
 
 
-def test_unknown_key_inside_a_condition_lists_predicate_keys() -> None:
-    text = HEAD + "fit:\n  - id: a\n    when: {trait: title, matchez: x}\n    points: 1\nqualify: {threshold: 1}\n"
-    [p] = problems(text)
-    assert (p.line, p.col, p.key) == (6, 26, "fit[0].when.matchez")
-    assert p.expected is not None and "matches" in p.expected and "starts_with" in p.expected
+def test_unknown_key_inside_a_condition_lists_the_predicate_keys() -> None:
+    p = one(HEAD + "fit:\n  - id: a\n    when: {not: {trait: title, matchez: x}}\n    points: 1\n" + QUALIFY)
+    assert where(p) == ("def.yaml", 6, 32, "fit[0].when.not.matchez")
+    assert p.expected is not None
+    assert p.expected.startswith("one of the keys: trait, property, equals, not_equals, in, not_in, between")
 
 
 def test_duplicate_key_names_both_positions() -> None:
-    [p] = problems(HEAD + "qualify:\n  threshold: 10\n  threshold: 20\n")
-    assert (p.line, p.col, p.key) == (6, 3, "qualify.threshold")
-    assert "duplicate" in p.message and "line 5" in (p.expected or "")
+    p = one(HEAD + "qualify:\n  threshold: 10\n  min_fit: 5\n  threshold: 20\n")
+    assert where(p) == ("def.yaml", 7, 3, "qualify.threshold")
+    assert p.message == "duplicate key"
+    assert p.found == "'threshold' again"
+    assert p.expected == "each key once; 'threshold' is first at line 5, column 3"
 
 
 def test_wrong_type() -> None:
-    text = HEAD + "fit:\n  - id: a\n    when: {trait: t, exists: true}\n    points: lots\nqualify: {threshold: 1}\n"
-    [p] = problems(text)
-    assert (p.line, p.col, p.key, p.found) == (7, 13, "fit[0].points", "'lots'")
-    assert p.expected is not None and "number" in p.expected
+    p = one(HEAD + "fit:\n  - id: a\n    when: {trait: t, exists: true}\n    points: lots\n" + QUALIFY)
+    assert where(p) == ("def.yaml", 7, 13, "fit[0].points")
+    assert (p.message, p.found, p.expected) == ("wrong type", "'lots'", "a number")
 
 
-def test_bad_regex_and_non_portable_regex() -> None:
-    text = HEAD + (
-        "fit:\n  - id: a\n    when: {trait: t, matches: '(unclosed'}\n    points: 1\n"
-        "  - id: b\n    when: {trait: t, matches: '\\bword'}\n    points: 1\nqualify: {threshold: 1}\n"
-    )
-    first, second = problems(text)
-    assert (first.line, first.key) == (6, "fit[0].when") and "invalid regular expression" in (first.expected or "")
-    assert (second.line, second.key) == (9, "fit[1].when") and "word boundaries" in (second.expected or "")
+def test_bad_regex_points_at_the_pattern() -> None:
+    p = one(HEAD + "fit:\n  - id: a\n    when: {trait: title, matches: '(vp|director'}\n    points: 1\n" + QUALIFY)
+    assert where(p) == ("def.yaml", 6, 35, "fit[0].when.matches")
+    assert p.found == "'(vp|director'"
+    assert p.expected == "invalid regular expression '(vp|director': missing ), unterminated subpattern at position 0"
+
+
+def test_non_portable_regex_says_why() -> None:
+    p = one(HEAD + "fit:\n  - id: a\n    when: {trait: title, matches: '\\bvp'}\n    points: 1\n" + QUALIFY)
+    assert where(p) == ("def.yaml", 6, 35, "fit[0].when.matches")
+    assert p.found == "'\\bvp'"
+    assert p.expected == "word boundaries (\\b) mean different things across engines; not supported"
 
 
 def test_unknown_list_name() -> None:
-    text = HEAD + (
-        "lists:\n  students: ['.edu']\nfit:\n  - id: a\n    when: {trait: email_domain, ends_with: {list: studnts}}\n"
-        "    points: 1\nqualify: {threshold: 1}\n"
-    )
-    [p] = problems(text)
-    assert p.key == "fit[0].when.ends_with.list" and p.found == "'studnts'" and "students" in (p.expected or "")
-    assert (p.line, p.col) == (8, 51)
+    text = HEAD + dedent("""\
+        lists:
+          students: ['.edu']
+          rivals: [rival.io]
+        fit:
+          - id: a
+            when: {trait: email_domain, ends_with: {list: studnts}}
+            points: 1
+    """)
+    p = one(text + QUALIFY)
+    assert where(p) == ("def.yaml", 9, 51, "fit[0].when.ends_with.list")
+    assert (p.message, p.found, p.expected) == ("unknown list", "'studnts'", "one of: rivals, students")
 
 
 def test_bad_duration() -> None:
-    text = HEAD + "engagement:\n  - id: e\n    event: x\n    within: 7x\n    points: 1\nqualify: {threshold: 1}\n"
-    [p] = problems(text)
-    assert (p.line, p.col, p.key, p.found) == (7, 13, "engagement[0].within", "'7x'")
+    p = one(HEAD + "engagement:\n  - id: e\n    event: x\n    within: 7x\n    points: 1\n" + QUALIFY)
+    assert where(p) == ("def.yaml", 7, 13, "engagement[0].within")
+    assert p.message == "'7x' is not a duration"
+    assert p.found == "'7x'"
+    assert p.expected == "forms like '90s', '30m', '12h', '7d', '2w'"
 
 
-def test_unsupported_schema_version() -> None:
-    [p] = problems("schema: 2\nname: t\nversion: 1\nqualify: {threshold: 1}\n")
-    assert p.key == "schema" and "schema: 1" in (p.expected or "")
+def test_unsupported_schema_version_is_the_only_problem_reported() -> None:
+    p = one("schema: 2\nname: T\nversion: 1\nfrobnicate: 1\n")
+    assert where(p) == ("def.yaml", 1, 9, "schema")
+    assert (p.message, p.found) == ("unsupported schema version", "2")
+    assert p.expected == "schema: 1 (this leadgate reads schema versions: 1)"
 
 
 def test_yaml_syntax_error_has_a_position() -> None:
-    [p] = problems(HEAD + "qualify: {threshold: 1\n")
-    assert p.line is not None and "not valid YAML" in p.message
-
-
-def test_all_problems_reported_together() -> None:
-    text = HEAD + "fit:\n  - id: a\n    when: {trait: t, bogus: 1}\n    points: x\nqualify: {threshold: 1, nope: 2}\n"
-    assert len(problems(text)) == 3
-
-
-def test_list_from_file_beside_the_definition(tmp_path: Path) -> None:
-    (tmp_path / "lists").mkdir()
-    (tmp_path / "lists" / "rivals.txt").write_text("# competitors\nrival.io\n\ncompetiq.io  # second\n")
-    (tmp_path / "def.yaml").write_text(
-        HEAD + "lists:\n  rivals: {file: lists/rivals.txt}\n"
-        "disqualify:\n  - reason: competitor\n    when: {trait: email_domain, in: {list: rivals}}\n"
-        "qualify: {threshold: 1}\n"
+    p = one(HEAD + "qualify: {threshold: 1\n")
+    assert where(p) == ("def.yaml", 5, 1, None)
+    assert p.message == (
+        "not valid YAML: expected ',' or '}', but got '<stream end>' "
+        "(while parsing a flow mapping at line 4, column 10)"
     )
+
+
+def test_the_problem_text() -> None:
+    p = one(HEAD + "qualify:\n  threshold: 10\n  treshold: 20\n")
+    assert str(p) == (
+        "def.yaml:6:3: qualify.treshold: unknown key 'treshold' "
+        "(found 'treshold'; expected one of the keys: threshold, min_fit, min_engagement, paths)"
+    )
+
+
+# -- more shapes of error ---------------------------------------------------------------------------------
+
+
+def test_all_problems_are_reported_together_in_document_order() -> None:
+    text = HEAD + dedent("""\
+        fit:
+          - id: a
+            when: {trait: t, bogus: 1}
+            points: x
+        qualify: {threshold: 1, nope: 2}
+    """)
+    assert [(p.line, p.key) for p in problems(text)] == [
+        (6, "fit[0].when.bogus"),
+        (7, "fit[0].points"),
+        (8, "qualify.nope"),
+    ]
+
+
+def test_missing_required_keys_point_at_the_mapping() -> None:
+    found = [(p.line, p.col, p.key, p.message) for p in problems("schema: 1\nname: t\n")]
+    assert found == [
+        (1, 1, "version", "missing required key 'version'"),
+        (1, 1, "qualify", "missing required key 'qualify'"),
+    ]
+
+
+def test_a_union_is_reported_once_naming_every_accepted_type() -> None:
+    p = one(HEAD + "fit:\n  - {id: a, when: {trait: t, in: 5}, points: 1}\n" + QUALIFY)
+    assert where(p) == ("def.yaml", 5, 34, "fit[0].when.in")
+    assert (p.message, p.found, p.expected) == ("wrong type", "5", "a list or a {list: ...} mapping")
+
+
+def test_a_union_member_meant_by_its_shape_is_the_one_reported() -> None:
+    """A mapping where a list or ``{file: ...}`` goes is reported as a ``{file: ...}`` mapping, not a list."""
+    missing, unknown = problems(HEAD + "lists:\n  rivals: {fil: rivals.txt}\n" + QUALIFY)
+    assert (missing.line, missing.col, missing.key) == (5, 11, "lists.rivals.file")
+    assert missing.message == "missing required key 'file'"
+    assert (unknown.line, unknown.col, unknown.key) == (5, 12, "lists.rivals.fil")
+    assert unknown.expected == "one of the keys: file"
+
+
+def test_an_invalid_name() -> None:
+    p = one("schema: 1\nname: My Definition\nversion: 1\n" + QUALIFY)
+    assert where(p) == ("def.yaml", 2, 7, "name")
+    assert p.expected == "a name: a lower-case letter, then lower-case letters, digits or _ (at most 40 characters)"
+
+
+def test_an_invalid_mapping_key_points_at_the_key() -> None:
+    p = one(HEAD + "groups:\n  Content: {cap: 10}\n" + QUALIFY)
+    assert (p.line, p.col, p.key, p.message, p.found) == (5, 3, "groups.Content", "invalid name", "'Content'")
+
+
+def test_a_model_validator_points_at_the_key_it_is_about() -> None:
+    p = one(HEAD + "fit:\n  - {id: a, when: {trait: n, between: [10, 1]}, points: 1}\n" + QUALIFY)
+    assert where(p) == ("def.yaml", 5, 39, "fit[0].when.between")
+    assert p.expected == "between: the lower bound is above the upper bound"
+
+
+def test_a_model_validator_about_the_whole_mapping_points_at_it() -> None:
+    p = one(HEAD + "fit:\n  - {id: a, when: {trait: t}, points: 1}\n" + QUALIFY)
+    assert where(p) == ("def.yaml", 5, 19, "fit[0].when")
+    assert p.found == "{trait: t}"
+    assert p.expected is not None and p.expected.startswith("give exactly one operator of equals, not_equals")
+
+
+def test_definition_wide_checks_point_at_what_they_name() -> None:
+    repeated = HEAD + dedent("""\
+        fit:
+          - {id: senior, when: {trait: title, exists: true}, points: 1}
+          - {id: senior, when: {trait: seniority, exists: true}, points: 1}
+    """)
+    p = one(repeated + QUALIFY)
+    assert where(p) == ("def.yaml", 6, 10, "fit[1].id")
+    assert (p.found, p.expected) == ("'senior'", "rule ids must be unique; repeated: senior")
+
+    signal = HEAD + "qualify:\n  paths:\n    - name: hot\n      when: {signal: nosuch}\n"
+    p = one(signal)
+    assert where(p) == ("def.yaml", 7, 22, "qualify.paths[0].when.signal")
+    assert p.expected == "signal 'nosuch' names no fit or engagement rule"
+
+
+def test_a_field_tested_as_two_types() -> None:
+    text = HEAD + dedent("""\
+        fit:
+          - {id: a, when: {trait: size, gt: 10}, points: 1}
+          - {id: b, when: {trait: size, equals: large}, points: 1}
+    """)
+    p = one(text + QUALIFY)
+    assert where(p) == ("def.yaml", 6, 27, "fit[1].when.trait")
+    assert p.expected == "'size' is tested both as a number and as a string"
+
+
+# -- YAML kept safe ----------------------------------------------------------------------------------------
+
+
+def test_tags_are_refused() -> None:
+    p = one(HEAD + "description: !!python/object/apply:os.system ['true']\n" + QUALIFY)
+    assert (p.line, p.col, p.key) == (4, 14, "description")
+    assert p.message == "unsupported YAML tag tag:yaml.org,2002:python/object/apply:os.system"
+
+
+def test_numbers_must_be_finite() -> None:
+    p = one(HEAD + "qualify: {threshold: .inf}\n")
+    assert (p.line, p.col, p.key, p.message, p.found) == (4, 22, "qualify.threshold", "not a finite number", ".inf")
+
+
+def test_a_boolean_key_asks_to_be_quoted() -> None:
+    p = one(HEAD + "yes: 1\n" + QUALIFY)
+    assert (p.line, p.col, p.message, p.found) == (4, 1, "a mapping key must be text", "'yes'")
+    assert p.expected == "a name (quote 'yes': YAML reads it as true)"
+
+
+def test_recursive_aliases_are_refused() -> None:
+    p = one(HEAD + "fit: &rules [*rules]\n" + QUALIFY)
+    assert (p.line, p.key, p.message) == (4, "fit[0]", "an alias refers to a node that contains it")
+
+
+def test_an_alias_bomb_stops_at_the_node_limit() -> None:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 7)]
+    p = one(HEAD + "\n".join(lines) + "\n" + QUALIFY)
+    assert p.message == f"the document has more than {MAX_NODES} values (with aliases expanded)"
+
+
+def test_an_empty_document() -> None:
+    assert one("").message == "the definition is empty"
+    assert one("- a\n").message == "a definition is a mapping"
+
+
+# -- lists -------------------------------------------------------------------------------------------------
+
+
+def rivals_definition(lists: str) -> str:
+    return HEAD + lists + "disqualify:\n  - reason: competitor\n    when: {trait: email_domain, in: {list: rivals}}\n"
+
+
+def test_list_from_a_file_beside_the_definition(tmp_path: Path) -> None:
+    (tmp_path / "lists").mkdir()
+    (tmp_path / "lists" / "rivals.txt").write_text("# competitors\nrival.io\n\n  competiq.io  # second\nc#.dev\n")
+    (tmp_path / "def.yaml").write_text(rivals_definition("lists:\n  rivals: {file: lists/rivals.txt}\n") + QUALIFY)
     defn = load_definition(tmp_path / "def.yaml")
-    assert defn.disqualify[0].when.value == ("rival.io", "competiq.io")  # type: ignore[union-attr]
+    assert defn.disqualify[0].when.value == ("rival.io", "competiq.io", "c#.dev")  # type: ignore[union-attr]
 
 
-def test_missing_list_file(tmp_path: Path) -> None:
-    text = HEAD + "lists:\n  rivals: {file: nowhere.txt}\nqualify: {threshold: 1}\n"
-    [p] = problems(text, tmp_path)
-    assert p.key == "lists.rivals.file" and "nowhere.txt" in (p.found or "")
+def test_load_definition_with_text_reads_lists_beside_the_source(tmp_path: Path) -> None:
+    (tmp_path / "rivals.txt").write_text("rival.io\n")
+    text = rivals_definition("lists:\n  rivals: {file: rivals.txt}\n") + QUALIFY
+    defn = load_definition(tmp_path / "not_written.yaml", text=text)
+    assert defn.disqualify[0].when.value == ("rival.io",)  # type: ignore[union-attr]
+
+
+def test_missing_list_file_has_a_position_and_is_not_reported_again_at_its_uses(tmp_path: Path) -> None:
+    (tmp_path / "def.yaml").write_text(rivals_definition("lists:\n  rivals: {file: nowhere.txt}\n") + QUALIFY)
+    with pytest.raises(DefinitionError) as info:
+        load_definition(tmp_path / "def.yaml")
+    [p] = info.value.problems
+    assert where(p) == (str(tmp_path / "def.yaml"), 5, 18, "lists.rivals.file")
+    assert (p.message, p.found) == ("cannot read list file", "'nowhere.txt'")
+    assert p.expected == f"a readable file (No such file or directory: {tmp_path / 'nowhere.txt'})"
+
+
+def test_list_files_need_a_definition_file() -> None:
+    """Text with no location (a definition pushed over HTTP) cannot make the loader read local files."""
+    p = one(rivals_definition("lists:\n  rivals: {file: /etc/hostname}\n") + QUALIFY)
+    assert where(p) == ("def.yaml", 5, 18, "lists.rivals.file")
+    assert p.message == "a list file needs the definition's own location"
+
+
+def test_list_values_cannot_be_written_in_the_reference() -> None:
+    text = HEAD + "lists:\n  a: [x]\nfit:\n  - {id: a, when: {trait: t, in: {list: a, values: [y]}}, points: 1}\n"
+    p = one(text + QUALIFY)
+    assert (p.line, p.col, p.key, p.message) == (7, 44, "fit[0].when.in.values", "unknown key 'values'")
+    assert p.expected == "one of the keys: list"
+
+
+def test_unknown_list_when_no_lists_are_defined() -> None:
+    p = one(rivals_definition("") + QUALIFY)
+    assert (p.key, p.expected) == ("disqualify[0].when.in.list", "one of: (no lists are defined under 'lists')")
+
+
+# -- files -------------------------------------------------------------------------------------------------
 
 
 def test_missing_definition_file(tmp_path: Path) -> None:
     with pytest.raises(DefinitionError) as info:
         load_definition(tmp_path / "absent.yaml")
-    assert "cannot read definition" in str(info.value)
+    [p] = info.value.problems
+    assert (p.file, p.line, p.message) == (str(tmp_path / "absent.yaml"), None, "cannot read the definition")
+    assert p.expected == "a readable file (No such file or directory)"
 
 
-def test_cross_checks_signal_and_group_names() -> None:
-    text = HEAD + (
-        "engagement:\n  - {id: e, event: x, points: 1, group: nogroup}\n"
-        "qualify:\n  paths:\n    - {name: p, when: {signal: nosuchrule}}\n"
-    )
-    [p] = problems(text)
-    assert "nogroup" in (p.expected or "")
-
-
-def test_problem_text_format() -> None:
-    p = Problem("unknown key 'x'", file="d.yaml", line=3, col=5, key="qualify.x", found="'x'", expected="one of: a")
-    assert str(p) == "d.yaml:3:5: qualify.x: unknown key 'x' (found 'x'; expected one of: a)"
+def test_a_definition_that_is_not_text(tmp_path: Path) -> None:
+    (tmp_path / "def.yaml").write_bytes(b"schema: 1\n\xff\xfe\n")
+    with pytest.raises(DefinitionError) as info:
+        load_definition(tmp_path / "def.yaml")
+    assert info.value.problems[0].message == "the definition is not UTF-8 text"
