@@ -84,7 +84,7 @@ def authorize(request: Request, body: dict[str, Any] | None, scope: str) -> ApiK
     return key
 
 
-async def _admin(request: Request) -> ApiKey:
+def _admin(request: Request) -> ApiKey:  # sync: FastAPI runs it in the thread pool, off the event loop
     return authorize(request, None, "admin")
 
 
@@ -146,7 +146,7 @@ def create_app(store: Store, *, rescore_every: float | None = None) -> FastAPI:
         body = await _json_body(request)
         if not isinstance(body, dict) or not isinstance(body.get("batch"), list):
             raise ApiError(400, "invalid_batch", "expected an object with a 'batch' list of messages")
-        key = authorize(request, body, "write")
+        key = await asyncio.to_thread(authorize, request, body, "write")
         result = await asyncio.to_thread(
             ingest, store, body["batch"], sent_at=body.get("sentAt"), actor=f"key:{key.prefix}", scorer=scorer
         )
@@ -157,7 +157,7 @@ def create_app(store: Store, *, rescore_every: float | None = None) -> FastAPI:
             body = await _json_body(request)
             if not isinstance(body, dict):
                 raise ApiError(400, "invalid_message", "expected a JSON object")
-            key = authorize(request, body, "write")
+            key = await asyncio.to_thread(authorize, request, body, "write")
             body.setdefault("type", kind)
             problems = problems_of(body)
             if problems:  # stored in rejected (listable, replayable), then reported
@@ -177,6 +177,25 @@ def create_app(store: Store, *, rescore_every: float | None = None) -> FastAPI:
     @app.get("/api/status", tags=["admin"])
     def status(_key: Admin) -> dict[str, Any]:
         return store.status()
+
+    @app.get("/api/metrics", tags=["admin"])
+    def metrics(_key: Admin, since: int = 0) -> dict[str, Any]:
+        """The scorer: how many leads it scored, what is waiting, and seconds from an accepted batch to the
+        decision committed (percentiles over the latencies after index ``since``)."""
+        latencies = sorted(list(scorer.latencies)[since:])
+
+        def pct(q: float) -> float | None:
+            return latencies[min(len(latencies) - 1, int(q * len(latencies)))] if latencies else None
+
+        return {
+            "scored": len(scorer.latencies),
+            "pending": scorer.pending,
+            "errors": list(scorer.errors),
+            "p50": pct(0.5),
+            "p90": pct(0.9),
+            "p99": pct(0.99),
+            "max": latencies[-1] if latencies else None,
+        }
 
     @app.get("/api/leads/{lead_id}", tags=["admin"])
     def lead(lead_id: str, _key: Admin) -> dict[str, Any]:

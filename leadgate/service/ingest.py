@@ -197,7 +197,7 @@ def _apply(
     msg: dict[str, Any],
     received: datetime,
     actor: str,
-    known: dict[tuple[str, str], str] | None = None,
+    known: dict[tuple[str, str], str | None] | None = None,
 ) -> str:
     """Resolve the message's lead and apply identify / group / alias; returns the lead id."""
     user_id = str(msg["userId"]) if msg.get("userId") else None
@@ -212,8 +212,6 @@ def _apply(
             if other is not None and other.id != lead.id:
                 store.merge(s, other, lead, actor, received)
         return lead.id
-    if normalized:  # emails are not prefetched: look them up now
-        known = None
     lead = store.resolve(
         s, user_id=user_id, anonymous_id=anonymous_id, email=normalized, at=received, actor=actor, known=known
     )

@@ -47,6 +47,11 @@ class Scorer:
                 self._pending.setdefault(lead_id, now)
             self._cond.notify_all()
 
+    @property
+    def pending(self) -> int:
+        with self._cond:
+            return len(self._pending) + (1 if self._busy else 0)
+
     def wait_idle(self, timeout: float = 10) -> bool:
         """Block until everything handed over has been scored (tests, benchmarks, shutdown)."""
         deadline = time.monotonic() + timeout

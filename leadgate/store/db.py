@@ -21,12 +21,22 @@ def database_url(url: str | None = None) -> str:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # SQLAlchemy issues BEGIN itself (see _sqlite_begin): the driver's own implicit BEGIN is switched off.
+    dbapi_connection.isolation_level = None
     cur = dbapi_connection.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA busy_timeout=30000")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    """Take the write lock when a transaction starts.  A deferred transaction that has read and then
+    writes cannot wait for a busy database (SQLite skips the busy handler to avoid a deadlock) and fails
+    with "database is locked"; an immediate one waits up to busy_timeout.  Writers (server threads, the
+    scorer, the CLI in another process) are serialized; readers in WAL mode are not blocked."""
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def connect(url: str | None = None) -> Engine:
@@ -35,8 +45,9 @@ def connect(url: str | None = None) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 10})
+        engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True)
 

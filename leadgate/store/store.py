@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -47,6 +48,7 @@ from leadgate.store.models import (
 from leadgate.store.views import VIEW_NAMES, view_statements
 
 SCOPES = frozenset({"write", "admin"})
+KEY_CACHE_SECONDS = 5.0
 
 
 def _hash(secret: str) -> str:
@@ -107,6 +109,8 @@ class Store:
         self.engine = engine or db.connect(self.url)
         self.dialect = self.engine.dialect.name  # "sqlite" or "postgresql"
         self._templates: dict[str, QueryTemplate] = {}
+        self._keys: dict[str, tuple[ApiKey, float]] = {}
+        self._definitions: dict[int, Definition] = {}
         if self.dialect == "sqlite":
             from sqlalchemy import event
 
@@ -128,24 +132,25 @@ class Store:
         email: str | None = None,
         at: datetime | None = None,
         actor: str = "system",
-        known: dict[tuple[str, str], str] | None = None,
+        known: dict[tuple[str, str], str | None] | None = None,
     ) -> Lead:
-        """The lead these identifiers belong to, created or merged as needed.  ``known`` maps
-        (kind, value) to a lead id for identities already looked up (``prefetch``); it is kept current."""
+        """The lead these identifiers belong to, created or merged as needed.  ``known`` caches identities
+        already looked up (``prefetch``): (kind, value) -> lead id, or None when there is none; keys not in
+        it are queried; it is kept current."""
         now = at or utcnow()
         given = [("user_id", user_id), ("email", normalize_email(email)), ("anonymous_id", anonymous_id)]
         keys: list[tuple[str, str]] = [(k, v) for k, v in given if v]
         if not keys:
             raise LeadgateError("an identifier is needed: a userId, an anonymousId or an email")
         found: list[Lead] = []
-        for kind, value in keys:
-            if known is not None and (kind, value) in known:
-                lead_id: str | None = known[(kind, value)]
-            elif known is not None:
-                lead_id = None  # prefetched: no such identity yet
+        existing: dict[tuple[str, str], str | None] = {}
+        for key in keys:
+            if known is not None and key in known:
+                existing[key] = known[key]
             else:
-                ident = s.scalars(select(Identity).where(Identity.kind == kind, Identity.value == value)).first()
-                lead_id = None if ident is None else ident.lead_id
+                ident = s.scalars(select(Identity).where(Identity.kind == key[0], Identity.value == key[1])).first()
+                existing[key] = None if ident is None else ident.lead_id
+            lead_id = existing[key]
             if lead_id is not None:
                 lead = self._live(s, lead_id)
                 if lead not in found:
@@ -171,15 +176,11 @@ class Store:
         for other in found:
             if other is not survivor:
                 self.merge(s, other, survivor, actor, now)
-        for kind, value in keys:
+        for key in keys:
+            if existing[key] is None:
+                s.add(Identity(kind=key[0], value=key[1], lead_id=survivor.id, created_at=now))
             if known is not None:
-                if (kind, value) not in known:
-                    s.add(Identity(kind=kind, value=value, lead_id=survivor.id, created_at=now))
-                known[(kind, value)] = survivor.id
-                continue
-            exists = s.scalars(select(Identity).where(Identity.kind == kind, Identity.value == value)).first()
-            if exists is None:
-                s.add(Identity(kind=kind, value=value, lead_id=survivor.id, created_at=now))
+                known[key] = survivor.id
         if user_id or email:
             survivor.known = True
         return survivor
@@ -192,11 +193,11 @@ class Store:
             raise LeadgateError(f"identity points at a missing lead {lead_id!r}")
         return lead
 
-    def prefetch(self, s: Session, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
-        """One query for many identities: (kind, value) -> lead id, for those that exist."""
+    def prefetch(self, s: Session, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str | None]:
+        """One query for many identities: (kind, value) -> lead id, or None for those that do not exist."""
         wanted = set(pairs)
         values = sorted({v for _, v in wanted})
-        found: dict[tuple[str, str], str] = {}
+        found: dict[tuple[str, str], str | None] = dict.fromkeys(wanted)
         for start in range(0, len(values), 500):
             rows = s.execute(
                 select(Identity.kind, Identity.value, Identity.lead_id).where(
@@ -333,7 +334,11 @@ class Store:
             row = s.scalars(select(DefinitionVersion).where(DefinitionVersion.active)).first()
         if row is None:
             return None
-        return row, parse_definition(row.source, filename=f"{row.name}@{row.version}")
+        defn = self._definitions.get(row.id)
+        if defn is None:  # versions are immutable: parse each once
+            defn = parse_definition(row.source, filename=f"{row.name}@{row.version}")
+            self._definitions[row.id] = defn
+        return row, defn
 
     # -- scoring -----------------------------------------------------------------------------------------
     def score_sql(self, defn: Definition, as_of: float) -> CompiledQuery:
@@ -438,14 +443,21 @@ class Store:
         return f"lg_{prefix}_{secret}"
 
     def verify_key(self, token: str) -> ApiKey | None:
+        """The key a token stands for, if valid and not revoked.  Verified keys are remembered for
+        KEY_CACHE_SECONDS, so a revocation by another process takes effect within that time."""
         parts = token.split("_", 2)
         if len(parts) != 3 or parts[0] != "lg":
             return None
+        cached = self._keys.get(token)
+        if cached is not None and time.monotonic() - cached[1] < KEY_CACHE_SECONDS:
+            return cached[0]
         with self.session() as s:
             key = s.scalars(select(ApiKey).where(ApiKey.prefix == parts[1])).first()
-        if key is None or key.revoked_at is not None:
+        if key is None or key.revoked_at is not None or not hmac.compare_digest(key.secret_hash, _hash(parts[2])):
+            self._keys.pop(token, None)
             return None
-        return key if hmac.compare_digest(key.secret_hash, _hash(parts[2])) else None
+        self._keys[token] = (key, time.monotonic())
+        return key
 
     def revoke_key(self, prefix: str, actor: str = "cli") -> None:
         with self.session() as s, s.begin():
@@ -453,6 +465,7 @@ class Store:
             if key is None:
                 raise LeadgateError(f"no API key with prefix {prefix!r}")
             key.revoked_at = utcnow()
+            self._keys = {t: v for t, v in self._keys.items() if v[0].prefix != prefix}
             s.add(AuditEntry(at=utcnow(), actor=actor, action="key.revoked", subject=prefix, details={}))
 
     def list_keys(self) -> list[ApiKey]:

@@ -1,0 +1,50 @@
+"""Ingestion in process (no HTTP): identity within one batch, and what a batch reports."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import func, select
+
+from leadgate.service.ingest import event_time, ingest
+from leadgate.store.models import Identity, Lead
+from leadgate.store.store import Store
+from tests.service.conftest import ready_store
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    st = ready_store(store_url)
+    yield st
+    st.engine.dispose()
+
+
+def test_one_batch_identifies_groups_and_tracks_the_same_person(store: Store) -> None:
+    batch = [
+        {"type": "page", "anonymousId": "v1", "properties": {"path": "/pricing"}, "messageId": "1"},
+        {"type": "identify", "userId": "u1", "anonymousId": "v1", "traits": {"email": "Ann@Acme.io"},
+         "messageId": "2"},
+        {"type": "group", "userId": "u1", "groupId": "acme", "traits": {"employees": 120}, "messageId": "3"},
+        {"type": "track", "userId": "u1", "event": "demo_requested", "messageId": "4"},
+        {"type": "track", "anonymousId": "v1", "event": "trial_started", "messageId": "5"},
+    ]  # fmt: skip
+    result = ingest(store, batch)
+    assert (result.accepted, result.rejected) == (5, [])
+    with store.session() as s:
+        live = s.scalars(select(Lead).where(Lead.merged_into.is_(None))).all()
+        assert [lead.id for lead in live] == ["u1"] and live[0].account_id == "acme"
+        kinds = s.execute(select(Identity.kind, func.count()).group_by(Identity.kind)).all()
+        assert dict(kinds) == {"anonymous_id": 1, "email": 1, "user_id": 1}
+    scores = store.score(["u1"])
+    assert scores is not None and scores.scores[0].contributions["demo_request"].count == 1
+    assert scores.scores[0].contributions["free_trial"].count == 1  # tracked as the anonymous id, counted once
+
+
+def test_event_time_corrects_the_clients_clock() -> None:
+    from datetime import datetime, timedelta
+
+    received = datetime(2026, 11, 1, 12, 0, 0)
+    msg = {"timestamp": "2026-11-01T14:59:00Z"}  # client clock 3 h fast, event a minute before sending
+    assert event_time(msg, datetime(2026, 11, 1, 15, 0, 0), received) == received - timedelta(minutes=1)
+    assert event_time({}, None, received) == received
