@@ -6,89 +6,31 @@
   ``rudder-sdk-python`` at it with their ``host`` setting.
 - Admin API under ``/api`` (admin keys): status, leads with their score and explanation, rejected input
   and its replay, definition versions, re-scoring.
-- Every error has one shape: ``{"error": {"code", "message", "details"}}``.
+- Every error has one shape (``auth.py``): ``{"error": {"code", "message", "details"}}``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
-import gzip
-import json
 import os
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import select
 
 from leadgate.errors import DefinitionError, LeadgateError
+from leadgate.service.auth import Admin, ApiError, authorize, error_body, json_body
 from leadgate.service.ingest import ingest, problems_of
 from leadgate.service.scorer import Scorer
-from leadgate.store.models import ApiKey, Lead, Rejected, Score
+from leadgate.store.models import Lead, Rejected, Score
 from leadgate.store.store import Store, utcnow
 
 SINGLE = ("track", "identify", "page", "screen", "group", "alias")
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, details: Any = None):
-        self.status, self.code, self.message, self.details = status, code, message, details
-
-
-def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "details": details}}
-
-
-def _token(request: Request, body: dict[str, Any] | None) -> str | None:
-    header = request.headers.get("authorization", "")
-    if header.lower().startswith("basic "):
-        try:
-            decoded = base64.b64decode(header[6:]).decode()
-        except (ValueError, UnicodeDecodeError):
-            return None
-        return decoded.split(":", 1)[0]
-    if header.lower().startswith("bearer "):
-        return header[7:].strip()
-    if body and isinstance(body.get("writeKey"), str):
-        return str(body["writeKey"])
-    return None
-
-
-async def _json_body(request: Request) -> Any:
-    raw = await request.body()
-    if request.headers.get("content-encoding", "").lower() == "gzip":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
-            raise ApiError(400, "bad_gzip", f"the body is not valid gzip: {exc}") from None
-    try:
-        return json.loads(raw or b"{}")
-    except json.JSONDecodeError as exc:
-        raise ApiError(400, "bad_json", f"the body is not valid JSON: {exc.msg} at position {exc.pos}") from None
-
-
-def authorize(request: Request, body: dict[str, Any] | None, scope: str) -> ApiKey:
-    """The request's API key, if it is valid and may ``scope`` (admin keys may do anything)."""
-    store: Store = request.app.state.store
-    token = _token(request, body)
-    key = store.verify_key(token) if token else None
-    if key is None:
-        raise ApiError(401, "unauthorized", "a valid API key is required (HTTP Basic user name or Bearer)")
-    if scope not in key.scopes.split() and "admin" not in key.scopes.split():
-        raise ApiError(403, "forbidden", f"this key cannot {scope}; its scopes are: {key.scopes}")
-    return key
-
-
-def _admin(request: Request) -> ApiKey:  # sync: FastAPI runs it in the thread pool, off the event loop
-    return authorize(request, None, "admin")
-
-
-Admin = Annotated[ApiKey, Depends(_admin)]
 
 
 def create_app(store: Store, *, rescore_every: float | None = None) -> FastAPI:
@@ -143,7 +85,7 @@ def create_app(store: Store, *, rescore_every: float | None = None) -> FastAPI:
 
     @app.post("/v1/batch", tags=["segment"])
     async def batch(request: Request) -> JSONResponse:
-        body = await _json_body(request)
+        body = await json_body(request)
         if not isinstance(body, dict) or not isinstance(body.get("batch"), list):
             raise ApiError(400, "invalid_batch", "expected an object with a 'batch' list of messages")
         key = await asyncio.to_thread(authorize, request, body, "write")
@@ -154,7 +96,7 @@ def create_app(store: Store, *, rescore_every: float | None = None) -> FastAPI:
 
     def single(kind: str) -> Any:
         async def endpoint(request: Request) -> JSONResponse:
-            body = await _json_body(request)
+            body = await json_body(request)
             if not isinstance(body, dict):
                 raise ApiError(400, "invalid_message", "expected a JSON object")
             key = await asyncio.to_thread(authorize, request, body, "write")
