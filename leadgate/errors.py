@@ -72,3 +72,7 @@ class InputError(LeadgateError):
 
 class EngineError(LeadgateError):
     """An engine is unavailable or failed to run compiled SQL."""
+
+
+class StoreBusy(LeadgateError):
+    """The store could not take a write in time (another writer held it too long)."""

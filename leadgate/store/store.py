@@ -108,6 +108,7 @@ class Store:
         self.url = db.database_url(url)
         self.engine = engine or db.connect(self.url)
         self.dialect = self.engine.dialect.name  # "sqlite" or "postgresql"
+        self._read_engine = db.read_only(self.engine)
         self._templates: dict[str, QueryTemplate] = {}
         self._keys: dict[str, tuple[ApiKey, float]] = {}
         self._definitions: dict[int, Definition] = {}
@@ -120,7 +121,12 @@ class Store:
         db.upgrade(self.url)
 
     def session(self) -> Session:
+        """A session whose transactions may write (on SQLite they queue for the file's write lock)."""
         return Session(self.engine, expire_on_commit=False)
+
+    def reader(self) -> Session:
+        """A session that only reads: on SQLite it neither waits for nor blocks writers."""
+        return Session(self._read_engine, expire_on_commit=False)
 
     # -- identity ----------------------------------------------------------------------------------------
     def resolve(
@@ -157,7 +163,9 @@ class Store:
                     found.append(lead)
         owner = None
         if user_id is not None:  # a known user id owns its lead: anonymous history merges into it
-            owner = next((lead for lead in found if lead.id == user_id), None) or s.get(Lead, user_id)
+            owner = next((lead for lead in found if lead.id == user_id), None)
+            if owner is None and s.get(Lead, user_id) is not None:
+                owner = self._live(s, user_id)  # merged before (same email as another user id): its survivor
         if owner is None and (user_id is not None or not found):
             lead_id = user_id or (f"anon:{anonymous_id}" if anonymous_id else f"email:{keys[0][1]}")
             owner = Lead(
@@ -187,7 +195,11 @@ class Store:
 
     def _live(self, s: Session, lead_id: str) -> Lead:
         lead = s.get(Lead, lead_id)
+        seen = {lead_id}
         while lead is not None and lead.merged_into:
+            if lead.merged_into in seen:
+                raise LeadgateError(f"leads merged into each other: {sorted(seen)}")
+            seen.add(lead.merged_into)
             lead = s.get(Lead, lead.merged_into)
         if lead is None:
             raise LeadgateError(f"identity points at a missing lead {lead_id!r}")
@@ -330,7 +342,7 @@ class Store:
         return row
 
     def active_definition(self) -> tuple[DefinitionVersion, Definition] | None:
-        with self.session() as s:
+        with self.reader() as s:
             row = s.scalars(select(DefinitionVersion).where(DefinitionVersion.active)).first()
         if row is None:
             return None
@@ -364,7 +376,7 @@ class Store:
         t = as_of_epoch(when.replace(tzinfo=UTC) if when.tzinfo is None else when)
         query = self.score_sql(defn, t)
         ids = None if lead_ids is None else sorted(set(lead_ids))
-        with self.engine.connect() as conn:
+        with self._read_engine.connect() as conn:
             for statement in view_statements(self.dialect, defn.field_types(), ids):
                 conn.exec_driver_sql(statement)
             result = conn.exec_driver_sql(query.sql())
@@ -451,7 +463,7 @@ class Store:
         cached = self._keys.get(token)
         if cached is not None and time.monotonic() - cached[1] < KEY_CACHE_SECONDS:
             return cached[0]
-        with self.session() as s:
+        with self.reader() as s:
             key = s.scalars(select(ApiKey).where(ApiKey.prefix == parts[1])).first()
         if key is None or key.revoked_at is not None or not hmac.compare_digest(key.secret_hash, _hash(parts[2])):
             self._keys.pop(token, None)
@@ -469,12 +481,12 @@ class Store:
             s.add(AuditEntry(at=utcnow(), actor=actor, action="key.revoked", subject=prefix, details={}))
 
     def list_keys(self) -> list[ApiKey]:
-        with self.session() as s:
+        with self.reader() as s:
             return list(s.scalars(select(ApiKey).order_by(ApiKey.id)))
 
     # -- status ------------------------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
-        with self.session() as s:
+        with self.reader() as s:
             active = s.scalars(select(DefinitionVersion).where(DefinitionVersion.active)).first()
             return {
                 "leads": s.scalar(select(func.count()).select_from(Lead).where(Lead.merged_into.is_(None))),

@@ -190,3 +190,15 @@ def test_status_counts(store: Store) -> None:
     status = store.status()
     assert (status["leads"], status["events"], status["rejected"]) == (1, 1, 1)
     assert status["active_definition"]["name"] == "classic"
+
+
+def test_a_user_id_merged_by_email_keeps_resolving_to_the_survivor(store: Store) -> None:
+    with store.session() as s, s.begin():
+        store.resolve(s, user_id="crm-1", email="ann@acme.io", at=NOW)
+    with store.session() as s, s.begin():  # a second user id with the same address: one person
+        assert store.resolve(s, user_id="crm-2", email="ann@acme.io", at=NOW).id == "crm-2"
+    with store.session() as s, s.begin():  # the first id again: its events go to the survivor, no cycle
+        assert store.resolve(s, user_id="crm-1", at=NOW).id == "crm-2"
+    with store.session() as s:
+        assert s.get(Lead, "crm-1").merged_into == "crm-2"  # type: ignore[union-attr]
+        assert s.get(Lead, "crm-2").merged_into is None  # type: ignore[union-attr]
