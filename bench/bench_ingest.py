@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 HERE = Path(__file__).resolve().parent
@@ -51,12 +52,20 @@ def messages_for(directory: Path, prefix: str) -> tuple[list[dict[str, Any]], li
     accounts = {a["account_id"]: a for a in pq.read_table(directory / "accounts.parquet").to_pylist()}
     events = pq.read_table(directory / "events.parquet").to_pylist()
     people: list[dict[str, Any]] = []
+    emails: set[str] = set()
     for lead in leads:
         uid = prefix + lead["lead_id"]
         traits = {k: v for k, v in lead.items() if k not in ("lead_id", "account_id", "created_at") and v is not None}
         email = traits.get("email")
         if not isinstance(email, str) or email.count("@") != 1 or " " in email or "." not in email.split("@")[1]:
-            traits.pop("email", None)  # the generator's malformed addresses would be rejected: leave them out
+            email = None  # the generator's malformed addresses would be rejected: leave them out
+        elif email.strip().lower() in emails:
+            email = None  # a second lead with the same address would merge live: keep the two apart
+        if email is None:
+            traits.pop("email", None)
+        else:
+            emails.add(email.strip().lower())
+        lead["email"] = email  # the batch scorer reads the same addresses (clean_leads)
         people.append({"type": "identify", "userId": uid, "traits": traits, "messageId": f"{uid}-identify"})
         if lead["account_id"]:
             acc = accounts[lead["account_id"]]
@@ -82,6 +91,8 @@ def messages_for(directory: Path, prefix: str) -> tuple[list[dict[str, Any]], li
                 "messageId": prefix + e["message_id"],
             }
         )
+    pq.write_table(pa.Table.from_pylist(leads, schema=pq.read_schema(directory / "leads.parquet")),
+                   directory / "leads_sent.parquet")  # fmt: skip
     return people, tracks, len(events)
 
 
@@ -169,8 +180,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
+    from sqlalchemy import select
+
     import leadgate
     from leadgate.generate import generate
+    from leadgate.store.models import Lead
     from leadgate.store.store import Store
 
     work = Path(tempfile.mkdtemp(prefix="leadgate-ingest-"))
@@ -213,12 +227,16 @@ def main() -> None:
             server.wait(30)
         except subprocess.TimeoutExpired:
             server.kill()
-    live = store.score(None, as_of=as_of.replace(tzinfo=None))
+    with store.reader() as s:  # the decisions the real-time scorer committed while events arrived
+        decided = sorted(
+            lead_id[2:] for lead_id in s.scalars(select(Lead.id).where(Lead.stage == "mql")) if lead_id.startswith("a-")
+        )
+    live = store.score(None, as_of=as_of.replace(tzinfo=None))  # the store re-scored at the batch's instant
     assert live is not None
     live_a = sorted(s.lead_id[2:] for s in live.scores if s.qualified and s.lead_id.startswith("a-"))
     batch = leadgate.score(
         DEFINITION,
-        leads=work / "a" / "leads.parquet",
+        leads=work / "a" / "leads_sent.parquet",
         events=work / "a" / "events.parquet",
         accounts=work / "a" / "accounts.parquet",
         as_of=as_of,
@@ -232,7 +250,9 @@ def main() -> None:
         "store": "SQLite (WAL), server and client on the same 2 cores",
         "throughput": thr, "latency": lat,
         "loss_check": {"events_sent": sent, "events_stored": stored_events, "mqls_live": len(live_a),
-                       "mqls_batch": len(batch_a), "same_mqls": live_a == batch_a, "scorer_errors": errors},
+                       "mqls_batch": len(batch_a), "same_mqls": live_a == batch_a,
+                       "mqls_decided_live": len(decided), "decided_same": decided == batch_a,
+                       "scorer_errors": errors},
     }  # fmt: skip
     out = HERE / "results"
     out.mkdir(exist_ok=True)
@@ -254,6 +274,9 @@ def render(r: dict[str, Any], rate: int) -> str:
         f"| events sent / stored | {loss['events_sent']:,} / {loss['events_stored']:,} | equal |",
         f"| MQLs live / batch scorer (same data, same instant) | {loss['mqls_live']:,} / {loss['mqls_batch']:,} "
         f"({'same set' if loss['same_mqls'] else 'DIFFERENT'}) | same |",
+        f"| MQLs decided live while events arrived / batch scorer | {loss['mqls_decided_live']:,} / "
+        f"{loss['mqls_batch']:,} ({'same set' if loss['decided_same'] else 'DIFFERENT'}) | same |",
+        f"| scorer errors | {len(loss['scorer_errors'])} | 0 |",
         "",
     ])  # fmt: skip
 

@@ -23,7 +23,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from leadgate.errors import DefinitionError, LeadgateError
+from leadgate.errors import DefinitionError, LeadgateError, StoreBusy
 from leadgate.service.auth import Admin, ApiError, authorize, error_body, json_body
 from leadgate.service.ingest import ingest, problems_of
 from leadgate.service.scorer import Scorer
@@ -74,6 +74,10 @@ def create_app(store: Store, *, rescore_every: float | None = None) -> FastAPI:
     async def _definition_error(_r: Request, exc: DefinitionError) -> JSONResponse:
         details = [str(p) for p in exc.problems]
         return JSONResponse(error_body("invalid_definition", "the definition is not valid", details), status_code=400)
+
+    @app.exception_handler(StoreBusy)
+    async def _busy(_r: Request, exc: StoreBusy) -> JSONResponse:  # clients (Segment's too) retry a 503
+        return JSONResponse(error_body("store_busy", str(exc)), status_code=503, headers={"Retry-After": "1"})
 
     @app.exception_handler(LeadgateError)
     async def _leadgate_error(_r: Request, exc: LeadgateError) -> JSONResponse:

@@ -17,9 +17,10 @@ from typing import Any
 
 from leadgate.service.scorer import Scorer
 from leadgate.service.validation import EmailProblem, check_email, email_traits, is_bot
-from leadgate.store.store import IncomingEvent, Store, email_domain, utcnow
+from leadgate.store.store import IncomingEvent, Store, email_domain, normalize_email, utcnow
 
 TYPES = ("track", "page", "screen", "identify", "group", "alias")
+EVENT_TYPES = frozenset({"track", "page", "screen"})
 EVENT_FOR = {"page": "page_view", "screen": "screen_view"}
 PAGE_FIELDS = ("path", "url", "referrer", "title", "search")
 
@@ -137,37 +138,37 @@ def ingest(
     score: bool = True,
     scorer: Scorer | None = None,
 ) -> IngestResult:
-    """Store a batch of messages; re-score the leads they touched under the active definition."""
+    """Store a batch of messages; re-score the leads they touched under the active definition.
+
+    Messages are checked and turned into events before the write transaction opens, so the store's write
+    lock is held only for identity resolution and the inserts."""
     result = IngestResult()
     received = utcnow()
     batch_sent = _time(sent_at) if isinstance(sent_at, str) else None
+    good: list[tuple[dict[str, Any], IncomingEvent | None]] = []
+    bad: list[tuple[dict[str, Any], list[str]]] = []
+    for index, msg in enumerate(messages):
+        problems = problems_of(msg)
+        if problems:
+            message_id = msg.get("messageId") if isinstance(msg, dict) else None
+            result.rejected.append({"index": index, "messageId": message_id, "problems": problems})
+            bad.append((msg if isinstance(msg, dict) else {"message": msg}, problems))
+            continue
+        event = _event(msg, "", batch_sent, received, source) if msg["type"] in EVENT_TYPES else None
+        good.append((msg, event))
     with store.session() as s, s.begin():
+        for payload, problems in bad:
+            store.reject(s, source, payload, problems)
         pending: list[IncomingEvent] = []
-        leads: dict[tuple[Any, ...], str] = {}  # identifiers -> lead, for this batch's event messages
         known = store.prefetch(s, _identity_pairs(messages))
-        for index, msg in enumerate(messages):
-            problems = problems_of(msg)
-            if problems:
-                result.rejected.append(
-                    {
-                        "index": index,
-                        "messageId": msg.get("messageId") if isinstance(msg, dict) else None,
-                        "problems": problems,
-                    }
-                )
-                store.reject(s, source, msg if isinstance(msg, dict) else {"message": msg}, problems)
-                continue
-            ids = (msg.get("userId"), msg.get("anonymousId"), _email_of(msg))
-            if msg["type"] in ("track", "page", "screen") and ids in leads:
-                lead_id = leads[ids]
-            else:
+        for msg, event in good:
+            lead_id = _known_lead(s, msg, known) if event is not None else None
+            if lead_id is None:
                 lead_id = _apply(store, s, msg, received, actor, known)
-                if msg["type"] in ("identify", "alias", "group"):
-                    leads.clear()  # a merge may have changed where identifiers lead
-                leads[ids] = lead_id
             result.touched.add(lead_id)
-            if msg["type"] in ("track", "page", "screen"):
-                pending.append(_event(msg, lead_id, batch_sent, received, source))
+            if event is not None:
+                event.lead_id = lead_id
+                pending.append(event)
             result.accepted += 1
         fresh = store.record_events(s, pending)
         result.duplicates = len(pending) - len(fresh)
@@ -179,6 +180,29 @@ def ingest(
         if outcome is not None:
             result.new_mqls = outcome.new_mqls
     return result
+
+
+def _known_lead(s: Any, msg: dict[str, Any], known: dict[tuple[str, str], str | None]) -> str | None:
+    """The lead of an event message whose identifiers all point at one lead already: no resolution (and no
+    ORM work) needed.  None when any identifier is new or they disagree (``resolve`` then merges)."""
+    keys = []
+    if msg.get("userId"):
+        keys.append(("user_id", str(msg["userId"])))
+    if msg.get("anonymousId"):
+        keys.append(("anonymous_id", str(msg["anonymousId"])))
+    email = _email_of(msg)
+    if email is not None:
+        keys.append(("email", normalize_email(check_email(email)) or ""))
+    merged: dict[str, str] = s.info.get("merged", {})
+    found = None
+    for key in keys:
+        lead_id = known.get(key)
+        while lead_id in merged:  # merged earlier in this batch
+            lead_id = merged[lead_id]
+        if lead_id is None or (found is not None and lead_id != found):
+            return None
+        found = lead_id
+    return found
 
 
 def _identity_pairs(messages: list[Any]) -> list[tuple[str, str]]:

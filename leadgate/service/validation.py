@@ -28,6 +28,7 @@ class EmailProblem(ValueError):
     pass
 
 
+@lru_cache(maxsize=65536)
 def check_email(address: str) -> str:
     """The normalized address, or EmailProblem saying why it is not one."""
     try:
@@ -42,5 +43,6 @@ def email_traits(domain: str) -> dict[str, bool]:
     return {"email_free": d in FREE_MAIL, "email_disposable": d in blocklist}
 
 
+@lru_cache(maxsize=4096)
 def is_bot(user_agent: str | None) -> bool:
     return bool(user_agent) and BOT_AGENT.search(user_agent or "") is not None

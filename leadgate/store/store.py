@@ -17,10 +17,12 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import pyarrow as pa
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, Table, bindparam, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from leadgate.compiler import CompiledQuery, TableNames, as_of_epoch
@@ -36,6 +38,7 @@ from leadgate.store.models import (
     Account,
     ApiKey,
     AuditEntry,
+    Base,
     DefinitionVersion,
     Event,
     Identity,
@@ -49,6 +52,11 @@ from leadgate.store.views import VIEW_NAMES, view_statements
 
 SCOPES = frozenset({"write", "admin"})
 KEY_CACHE_SECONDS = 5.0
+
+
+def _table(model: type[Base]) -> Table:
+    """A model's table, for bulk Core statements."""
+    return cast(Table, model.__table__)
 
 
 def _hash(secret: str) -> str:
@@ -236,6 +244,7 @@ class Store:
         survivor.created_at = min(survivor.created_at, loser.created_at)
         survivor.created_us = min(survivor.created_us, loser.created_us)
         loser.merged_into = survivor.id
+        s.info.setdefault("merged", {})[loser.id] = survivor.id  # for callers caching identities
         s.add(
             AuditEntry(
                 at=now,
@@ -268,32 +277,31 @@ class Store:
 
     # -- events ------------------------------------------------------------------------------------------
     def record_events(self, s: Session, events: Sequence[IncomingEvent]) -> list[IncomingEvent]:
-        """Store the events not seen before (by message id); returns those that were new."""
+        """Store the events not seen before (by message id), in one bulk insert; returns those that were
+        new.  A duplicate racing in from another transaction is skipped by the unique message id."""
         if not events:
             return []
+        seen: set[str] = set()
         ids = [e.message_id for e in events]
-        seen = set(s.scalars(select(Event.message_id).where(Event.message_id.in_(ids))))
+        for start in range(0, len(ids), 500):
+            seen.update(s.scalars(select(Event.message_id).where(Event.message_id.in_(ids[start : start + 500]))))
         now = utcnow()
         fresh: list[IncomingEvent] = []
+        rows: list[dict[str, Any]] = []
         for e in events:
             if e.message_id in seen:
                 continue
             seen.add(e.message_id)
             fresh.append(e)
-            s.add(
-                Event(
-                    message_id=e.message_id,
-                    lead_id=e.lead_id,
-                    event=e.event,
-                    ts=e.ts,
-                    ts_us=to_micros(e.ts),
-                    received_at=now,
-                    source=e.source,
-                    properties=e.properties,
-                    context=e.context,
-                    is_bot=e.is_bot,
-                )
-            )
+            rows.append({
+                "message_id": e.message_id, "lead_id": e.lead_id, "event": e.event, "ts": e.ts,
+                "ts_us": to_micros(e.ts), "received_at": now, "source": e.source, "properties": e.properties,
+                "context": e.context, "is_bot": e.is_bot,
+            })  # fmt: skip
+        if rows:
+            s.flush()  # leads created in this transaction first
+            insert = sqlite_insert if self.dialect == "sqlite" else pg_insert
+            s.execute(insert(_table(Event)).on_conflict_do_nothing(index_elements=["message_id"]), rows)
         return fresh
 
     def reject(self, s: Session, source: str, payload: dict[str, Any], problems: list[str]) -> None:
@@ -389,50 +397,67 @@ class Store:
         return ScoreOutcome(scores=scores, new_mqls=new_mqls, definition_version=version.id)
 
     def _record_scores(self, scores: list[LeadScore], version_id: int, as_of: datetime, actor: str) -> list[str]:
-        new_mqls: list[str] = []
+        """Write scores, history (when a score moved) and new MQLs in one short transaction of bulk
+        statements: explanations are built before it opens, so the write lock is held only for SQL."""
         now = utcnow()
-        with self.session() as s, s.begin():
-            current = {
-                c.lead_id: c for c in s.scalars(select(Score).where(Score.lead_id.in_([x.lead_id for x in scores])))
+        rows: dict[str, dict[str, Any]] = {
+            sc.lead_id: {
+                "lead_id": sc.lead_id, "definition_version_id": version_id, "as_of": as_of, "fit": sc.fit,
+                "engagement": sc.engagement, "total": sc.total, "qualified": sc.qualified, "grade": sc.grade,
+                "level": sc.level, "explanation": sc.to_dict(), "updated_at": now,
             }
-            for sc in scores:
-                explanation = sc.to_dict()
-                row = current.get(sc.lead_id)
-                changed = row is None or abs(row.total - sc.total) > 1e-9 or row.qualified != sc.qualified
-                if row is None:
-                    row = Score(lead_id=sc.lead_id)
-                    s.add(row)
-                row.definition_version_id, row.as_of, row.updated_at = version_id, as_of, now
-                row.fit, row.engagement, row.total = sc.fit, sc.engagement, sc.total
-                row.qualified, row.grade, row.level, row.explanation = sc.qualified, sc.grade, sc.level, explanation
-                if changed:
-                    s.add(
-                        ScoreHistory(
-                            lead_id=sc.lead_id,
-                            definition_version_id=version_id,
-                            as_of=as_of,
-                            total=sc.total,
-                            qualified=sc.qualified,
-                            explanation=explanation,
-                        )
-                    )
-                if sc.qualified:
-                    lead = s.get(Lead, sc.lead_id)
-                    if lead is not None and lead.stage in PRE_MQL:
-                        s.add(
-                            StageChange(
-                                lead_id=lead.id,
-                                from_stage=lead.stage,
-                                to_stage="mql",
-                                at=now,
-                                reason="qualified:" + ",".join(sc.qualified_by),
-                                actor=actor,
-                                definition_version_id=version_id,
-                                details={"score": explanation},
-                            )
-                        )
-                        lead.stage = "mql"
-                        new_mqls.append(lead.id)
+            for sc in scores
+        }  # fmt: skip
+        qualified = {sc.lead_id: sc for sc in scores if sc.qualified}
+        new_mqls: list[str] = []
+        ids = list(rows)
+        with self.session() as s, s.begin():
+            current: dict[str, tuple[float, bool]] = {}
+            stages: dict[str, str] = {}
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                query = select(Score.lead_id, Score.total, Score.qualified).where(Score.lead_id.in_(chunk))
+                current.update({lead_id: (total, q) for lead_id, total, q in s.execute(query)})
+                wanted = [i for i in chunk if i in qualified]
+                if wanted:
+                    query2 = select(Lead.id, Lead.stage).where(Lead.id.in_(wanted))
+                    stages.update({lead_id: stage for lead_id, stage in s.execute(query2)})
+            fresh = [r for i, r in rows.items() if i not in current]
+            known = [{**r, "key": i} for i, r in rows.items() if i in current]
+            moved = [
+                r for i, r in rows.items()
+                if i not in current or abs(current[i][0] - r["total"]) > 1e-9 or current[i][1] != r["qualified"]
+            ]  # fmt: skip
+            scores_t = _table(Score)
+            if fresh:
+                s.execute(insert(scores_t), fresh)
+            if known:
+                s.execute(
+                    update(scores_t).where(scores_t.c.lead_id == bindparam("key")),
+                    [{k: v for k, v in r.items() if k != "lead_id"} for r in known],
+                )
+            if moved:
+                keep = ("lead_id", "definition_version_id", "as_of", "total", "qualified", "explanation")
+                history = [{k: r[k] for k in keep} for r in moved]
+                s.execute(insert(_table(ScoreHistory)), history)
+            changes = []
+            for lead_id, sc in qualified.items():
+                if stages.get(lead_id) in PRE_MQL:
+                    changes.append({
+                        "lead_id": lead_id, "from_stage": stages[lead_id], "to_stage": "mql", "at": now,
+                        "reason": "qualified:" + ",".join(sc.qualified_by), "actor": actor,
+                        "definition_version_id": version_id, "details": {"score": rows[lead_id]["explanation"]},
+                    })  # fmt: skip
+                    new_mqls.append(lead_id)
+            if changes:
+                s.execute(insert(_table(StageChange)), changes)
+                leads_t = _table(Lead)
+                s.execute(
+                    update(leads_t).where(
+                        leads_t.c.id == bindparam("key"), or_(*(leads_t.c.stage == stage for stage in PRE_MQL))
+                    ),
+                    [{"key": c["lead_id"], "stage": "mql"} for c in changes],
+                )
         return new_mqls
 
     # -- API keys ----------------------------------------------------------------------------------------
