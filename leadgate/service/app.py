@@ -21,16 +21,25 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import select
 
 from leadgate.errors import DefinitionError, LeadgateError, StoreBusy
+from leadgate.service import routes_rest
 from leadgate.service.auth import Admin, ApiError, authorize, error_body, json_body
 from leadgate.service.ingest import ingest, problems_of
+from leadgate.service.replay import NotFound, StillInvalid, list_rejected, replay
 from leadgate.service.scorer import Scorer
-from leadgate.store.models import Lead, Rejected, Score
-from leadgate.store.store import Store, utcnow
+from leadgate.store.models import Lead, Score
+from leadgate.store.store import Store
 
 SINGLE = ("track", "identify", "page", "screen", "group", "alias")
+
+
+class DefinitionIn(BaseModel):
+    """A definition version to push (YAML source), optionally activated at once."""
+
+    source: str
+    author: str | None = None
+    activate: bool = False
 
 
 def create_app(store: Store, *, rescore_every: float | None = None) -> FastAPI:
@@ -56,6 +65,7 @@ def create_app(store: Store, *, rescore_every: float | None = None) -> FastAPI:
     )
     app.state.store = store
     app.state.scorer = scorer
+    app.include_router(routes_rest.router)
 
     @app.exception_handler(ApiError)
     async def _api_error(_r: Request, exc: ApiError) -> JSONResponse:
@@ -161,42 +171,22 @@ def create_app(store: Store, *, rescore_every: float | None = None) -> FastAPI:
             }
 
     @app.get("/api/rejected", tags=["admin"])
-    def rejected(_key: Admin, limit: int = 100) -> list[dict[str, Any]]:
-        with store.session() as s:
-            rows = s.scalars(select(Rejected).order_by(Rejected.id.desc()).limit(limit))
-            return [
-                {
-                    "id": r.id,
-                    "received_at": r.received_at.isoformat(),
-                    "source": r.source,
-                    "problems": r.problems["problems"],
-                    "payload": r.payload,
-                    "replayed_at": r.replayed_at,
-                }
-                for r in rows
-            ]
+    def rejected(
+        _key: Admin, limit: int = 100, source: str | None = None, pending: bool = False
+    ) -> list[dict[str, Any]]:
+        """Rejected input, newest first (``source``: segment, api, import:leads, ...; ``pending``: not
+        replayed yet), each with its reasons (file, row and field for imports) and payload."""
+        return list_rejected(store, limit=limit, source=source, pending=pending)
 
     @app.post("/api/rejected/{rejected_id}/replay", tags=["admin"])
-    def replay(rejected_id: int, key: Admin) -> dict[str, Any]:
-        with store.session() as s:
-            row = s.get(Rejected, rejected_id)
-            if row is None:
-                raise ApiError(404, "not_found", f"no rejected message {rejected_id}")
-            payload = row.payload
-        problems = problems_of(payload)
-        if problems:
-            raise ApiError(400, "still_invalid", "the message still has problems", problems)
-        result = ingest(store, [payload], actor=f"key:{key.prefix}")
-        with store.session() as s, s.begin():
-            stored = s.get(Rejected, rejected_id)
-            if stored is not None:
-                stored.replayed_at = utcnow()
-        return result.to_dict()
-
-    class DefinitionIn(BaseModel):
-        source: str
-        author: str | None = None
-        activate: bool = False
+    def replay_rejected(rejected_id: int, key: Admin, corrected: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Ingest rejected input again, or the corrected version in the body, if it is now valid."""
+        try:
+            return replay(store, rejected_id, corrected, actor=f"key:{key.prefix}", scorer=scorer)
+        except NotFound as exc:
+            raise ApiError(404, "not_found", str(exc)) from None
+        except StillInvalid as exc:
+            raise ApiError(400, "still_invalid", "the input still has problems", exc.problems) from None
 
     @app.post("/api/definitions", tags=["admin"])
     def push(body: DefinitionIn, key: Admin) -> dict[str, Any]:

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from leadgate.service.records import learn_email
 from leadgate.service.scorer import Scorer
-from leadgate.service.validation import EmailProblem, check_email, email_traits, is_bot
-from leadgate.store.store import IncomingEvent, Store, email_domain, normalize_email, utcnow
+from leadgate.service.validation import EmailProblem, check_email, is_bot
+from leadgate.store.store import IncomingEvent, Store, normalize_email, utcnow
 
 TYPES = ("track", "page", "screen", "identify", "group", "alias")
 EVENT_TYPES = frozenset({"track", "page", "screen"})
@@ -243,13 +244,7 @@ def _apply(
         traits = msg.get("traits") or (msg.get("context") or {}).get("traits") or {}
         updates = {k: v for k, v in _flatten(traits).items() if k not in ("email", "id")}
         if normalized:
-            store.set_email(lead, normalized)
-            domain = email_domain(normalized)
-            if domain:
-                updates.update(email_traits(domain))
-                if lead.account_id is None and not updates.get("email_free"):
-                    store.upsert_account(s, domain, {"domain": domain}, at=received)
-                    lead.account_id = domain
+            updates.update(learn_email(s, store, lead, normalized, received))
         lead.traits = {**lead.traits, **updates}
         lead.updated_at = received
     elif msg["type"] == "group":

@@ -271,7 +271,10 @@ class Store:
         account.traits = {**account.traits, **traits}
         domain = traits.get("domain") or traits.get("website")
         if isinstance(domain, str) and account.domain is None:
-            account.domain = domain.lower().removeprefix("https://").removeprefix("http://").split("/")[0]
+            domain = domain.strip().lower().removeprefix("https://").removeprefix("http://").split("/")[0]
+            domain = domain.removeprefix("www.") or None
+            if domain and s.scalar(select(Account.id).where(Account.domain == domain)) is None:  # one per domain
+                account.domain = domain
         account.updated_at = now
         return account
 

@@ -1,0 +1,333 @@
+"""Native records: leads, accounts and events as a CRM or a file knows them, checked and applied to the store.
+
+The native REST API (``routes_rest.py``) and bulk imports (``imports.py``) share this: each record is
+validated on its own (every problem named by field), the good ones of a batch are applied in one
+transaction, and the bad ones are kept in ``rejected`` with their problems so they can be listed, fixed and
+replayed.  A lead's email sets its account from the email's domain (free-mail and disposable domains
+excluded) until an explicit account, a ``group`` call or an upsert naming one, re-points it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from leadgate.service.validation import EmailProblem, check_email, email_traits
+from leadgate.store.models import Account, Lead
+from leadgate.store.store import IncomingEvent, Store, email_domain, normalize_email, utcnow
+
+Kind = Literal["lead", "account", "event"]
+Id = Annotated[str, Field(min_length=1, max_length=200)]
+#: Lead trait names the store keeps in columns of their own: not stored again as traits.
+CORE_TRAITS = frozenset({"id", "email", "lead_id", "account_id"})
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _blank_is_missing(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+
+class AccountRef(_Record):
+    """The account a lead belongs to: its id, and optionally its domain and traits."""
+
+    id: Id
+    domain: str | None = None
+    traits: dict[str, Any] = Field(default_factory=dict)
+
+
+class LeadRecord(_Record):
+    """A lead to create or update: at least one of ``id`` and ``email``.  Traits are merged into the
+    lead's; ``account`` (an id or an object) re-points the lead to that account."""
+
+    id: Id | None = None
+    email: str | None = None
+    anonymous_id: Id | None = None
+    traits: dict[str, Any] = Field(default_factory=dict)
+    account: Id | AccountRef | None = None
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return check_email(value)
+        except EmailProblem as exc:
+            raise ValueError(str(exc)) from None
+
+    @model_validator(mode="after")
+    def _identified(self) -> LeadRecord:
+        if self.id is None and self.email is None:
+            raise ValueError("a lead needs an id or an email")
+        return self
+
+
+class AccountRecord(_Record):
+    """An account to create or update; traits are merged into its traits."""
+
+    id: Id
+    domain: str | None = None
+    traits: dict[str, Any] = Field(default_factory=dict)
+
+
+class EventRecord(_Record):
+    """An event of a lead named by ``lead_id``, ``email`` or ``anonymous_id``.  With an ``id`` it is
+    idempotent (stored once however often it is posted); without one, an exact repeat is recognised too."""
+
+    id: Id | None = None
+    lead_id: Id | None = None
+    email: str | None = None
+    anonymous_id: Id | None = None
+    event: Annotated[str, Field(min_length=1, max_length=200)]
+    timestamp: datetime | None = None
+    properties: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        return LeadRecord._email(value)
+
+    @field_validator("timestamp")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+    @model_validator(mode="after")
+    def _identified(self) -> EventRecord:
+        if self.lead_id is None and self.email is None and self.anonymous_id is None:
+            raise ValueError("an event needs a lead_id, an email or an anonymous_id")
+        return self
+
+
+MODELS: dict[str, type[_Record]] = {"lead": LeadRecord, "account": AccountRecord, "event": EventRecord}
+
+
+def check(kind: str, record: Any) -> tuple[_Record | None, list[str]]:
+    """The validated record, or None and every problem as ``field: message``."""
+    if not isinstance(record, dict):
+        return None, [f"a {kind} is a JSON object"]
+    try:
+        return MODELS[kind].model_validate(record), []
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"])
+            message = err["msg"].removeprefix("Value error, ")
+            problems.append(f"{where}: {message}" if where else message)
+        return None, problems
+
+
+@dataclass
+class Applied:
+    """What a batch of records did: per-item outcomes, and the leads whose scores may have moved."""
+
+    accepted: int = 0
+    duplicates: int = 0
+    results: list[dict[str, Any]] = field(default_factory=list)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    touched: set[str] = field(default_factory=set)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "results": self.results,
+            "rejected": self.rejected,
+        }
+
+
+def _flatten(doc: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in doc.items():
+        if isinstance(value, dict):
+            out.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+# -- what learning an email or an account does to a lead ------------------------------------------------
+def domain_account(s: Session, store: Store, domain: str, at: datetime) -> str:
+    """The account of a company domain: the one that already has it, else a new account named by it."""
+    existing = s.scalar(select(Account.id).where(Account.domain == domain))
+    if existing is not None:
+        return existing
+    store.upsert_account(s, domain, {"domain": domain}, at=at)
+    return domain
+
+
+def learn_email(s: Session, store: Store, lead: Lead, email: str, at: datetime) -> dict[str, Any]:
+    """Set the lead's email; returns the traits it implies (free-mail, disposable).  The account follows
+    the email's company domain unless the lead's account came from elsewhere (a group call, an upsert)."""
+    previous_domain = lead.email_domain
+    store.set_email(lead, email)
+    domain = email_domain(email)
+    if domain is None:
+        return {}
+    traits: dict[str, Any] = dict(email_traits(domain))
+    company = not (traits["email_free"] or traits["email_disposable"])
+    from_domain = lead.account_id is None
+    if not from_domain and previous_domain is not None and previous_domain != domain:
+        current = s.get(Account, lead.account_id)
+        from_domain = current is not None and current.domain == previous_domain  # set by the old address
+    if company and from_domain:
+        lead.account_id = domain_account(s, store, domain, at)
+    return traits
+
+
+def set_account(s: Session, store: Store, lead: Lead, account: str | AccountRef, at: datetime) -> None:
+    """Re-point the lead to an explicitly named account (created or updated)."""
+    if isinstance(account, str):
+        if s.get(Account, account) is None:
+            store.upsert_account(s, account, {}, at=at)
+        lead.account_id = account
+        return
+    traits = dict(account.traits)
+    if account.domain:
+        traits["domain"] = account.domain
+    store.upsert_account(s, account.id, traits, at=at)
+    lead.account_id = account.id
+
+
+# -- applying records --------------------------------------------------------------------------------
+def apply_leads(
+    store: Store, s: Session, records: list[LeadRecord], actor: str, at: datetime | None = None
+) -> list[str]:
+    """Create or update leads (merging by email as identify does); returns their ids, in order."""
+    now = at or utcnow()
+    pairs = [("user_id", r.id) for r in records if r.id] + [
+        ("email", normalize_email(r.email) or "") for r in records if r.email
+    ]
+    known = store.prefetch(s, pairs)
+    ids: list[str] = []
+    for r in records:
+        lead = store.resolve(
+            s, user_id=r.id, anonymous_id=r.anonymous_id, email=r.email, at=now, actor=actor, known=known
+        )
+        updates = {k: v for k, v in _flatten(r.traits).items() if k not in CORE_TRAITS}
+        if r.email:
+            updates.update(learn_email(s, store, lead, r.email, now))
+        if r.account is not None:
+            set_account(s, store, lead, r.account, now)
+        lead.traits = {**lead.traits, **updates}
+        lead.updated_at = now
+        ids.append(lead.id)
+    return ids
+
+
+def apply_accounts(store: Store, s: Session, records: list[AccountRecord], at: datetime | None = None) -> list[str]:
+    now = at or utcnow()
+    for r in records:
+        traits = _flatten(r.traits)
+        if r.domain:
+            traits["domain"] = r.domain
+        store.upsert_account(s, r.id, traits, at=now)
+    return [r.id for r in records]
+
+
+def event_message_id(r: EventRecord) -> str:
+    if r.id:
+        return r.id
+    body = r.model_dump(mode="json", exclude={"id"})
+    return "sha256:" + hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def apply_events(
+    store: Store, s: Session, records: list[EventRecord], actor: str, source: str = "api", at: datetime | None = None
+) -> tuple[list[str], list[IncomingEvent]]:
+    """Store events (idempotent by id); returns each record's lead and the events that were new."""
+    now = at or utcnow()
+    pairs = [("user_id", r.lead_id) for r in records if r.lead_id]
+    pairs += [("anonymous_id", r.anonymous_id) for r in records if r.anonymous_id]
+    pairs += [("email", normalize_email(r.email) or "") for r in records if r.email]
+    known = store.prefetch(s, pairs)
+    merged: dict[str, str] = s.info.setdefault("merged", {})
+    lead_ids: list[str] = []
+    events: list[IncomingEvent] = []
+    for r in records:
+        keys = [(k, v) for k, v in (("user_id", r.lead_id), ("anonymous_id", r.anonymous_id),
+                                    ("email", normalize_email(r.email))) if v]  # fmt: skip
+        found = {known.get(k) for k in keys}
+        lead_id = found.pop() if len(found) == 1 else None
+        while lead_id in merged:
+            lead_id = merged[lead_id]
+        if lead_id is None:
+            lead = store.resolve(
+                s, user_id=r.lead_id, anonymous_id=r.anonymous_id, email=r.email, at=now, actor=actor, known=known
+            )
+            if r.email and lead.email is None:
+                lead.traits = {**lead.traits, **learn_email(s, store, lead, r.email, now)}
+            lead_id = lead.id
+        lead_ids.append(lead_id)
+        ts = r.timestamp.astimezone(UTC).replace(tzinfo=None) if r.timestamp else now
+        events.append(
+            IncomingEvent(
+                message_id=event_message_id(r), lead_id=lead_id, event=r.event, ts=ts,
+                properties=_flatten(r.properties), source=source,
+            )
+        )  # fmt: skip
+    return lead_ids, store.record_events(s, events)
+
+
+def submit(store: Store, kind: str, items: list[Any], *, actor: str, source: str = "api") -> Applied:
+    """Check a batch of records, apply the good ones in one transaction, keep the bad ones in ``rejected``."""
+    out = Applied()
+    good: list[tuple[int, Any]] = []
+    bad: list[tuple[int, Any, list[str]]] = []
+    for index, item in enumerate(items):
+        record, problems = check(kind, item)
+        if record is None:
+            bad.append((index, item, problems))
+        else:
+            good.append((index, record))
+    with store.session() as s, s.begin():
+        for index, item, problems in bad:
+            payload = {"kind": kind, "record": item if isinstance(item, dict) else {"value": item}}
+            store.reject(s, source, payload, problems)
+            out.rejected.append({"index": index, "problems": problems})
+        records = [r for _, r in good]
+        if kind == "lead":
+            ids = apply_leads(store, s, records, actor)  # type: ignore[arg-type]
+            out.results = [{"index": i, "lead_id": lead_id} for (i, _), lead_id in zip(good, ids, strict=True)]
+            out.touched.update(ids)
+            out.accepted = len(ids)
+        elif kind == "account":
+            ids = apply_accounts(store, s, records)  # type: ignore[arg-type]
+            out.results = [{"index": i, "account_id": a} for (i, _), a in zip(good, ids, strict=True)]
+            out.accepted = len(ids)
+        else:
+            lead_ids, fresh = apply_events(store, s, records, actor, source)  # type: ignore[arg-type]
+            new = {e.message_id for e in fresh}
+            for (i, r), lead_id in zip(good, lead_ids, strict=True):
+                mid = event_message_id(r)
+                out.results.append({"index": i, "lead_id": lead_id, "id": mid, "duplicate": mid not in new})
+            out.touched.update(lead_ids)
+            out.accepted = len(fresh)
+            out.duplicates = len(records) - len(fresh)
+    if kind == "account" and out.accepted:
+        out.touched |= touched_by_accounts(store, [r.id for _, r in good])  # type: ignore[attr-defined]
+    return out
+
+
+def touched_by_accounts(store: Store, account_ids: list[str]) -> set[str]:
+    """The leads of these accounts: an account's traits feed its leads' fit rules."""
+    leads: set[str] = set()
+    with store.reader() as s:
+        for start in range(0, len(account_ids), 500):
+            chunk = account_ids[start : start + 500]
+            query = select(Lead.id).where(Lead.account_id.in_(chunk), Lead.merged_into.is_(None))
+            leads.update(s.scalars(query))
+    return leads
