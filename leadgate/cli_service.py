@@ -134,9 +134,19 @@ def rescore(database: str | None) -> None:
 
 @click.command()
 @database_option
-def status(database: str | None) -> None:
-    """Counts of leads, events, MQLs, rejected input, and the last event time."""
-    click.echo(json.dumps(_store(database).status(), default=str, indent=2))
+@click.option("--json", "as_json", is_flag=True, help="Print it as JSON.")
+def status(database: str | None, as_json: bool) -> None:
+    """Counts of leads, accounts, events, MQLs, rejected input; the last event time; the active definition."""
+    report = _store(database).status()
+    if as_json:
+        click.echo(json.dumps(report, default=str, indent=2))
+        return
+    active = report.pop("active_definition")
+    report["active_definition"] = f"{active['name']} v{active['version']} (#{active['id']})" if active else None
+    width = max(len(k) for k in report)
+    for key, value in report.items():
+        shown = f"{value:,}" if isinstance(value, int) else "-" if value is None else value
+        click.echo(f"{key.replace('_', ' '):{width}}  {shown}")
 
 
 COMMANDS = [serve, db, keys, definitions, rescore, status]

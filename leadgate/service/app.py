@@ -132,7 +132,10 @@ def create_app(store: Store, *, rescore_every: float | None = None) -> FastAPI:
 
     @app.get("/api/status", tags=["admin"])
     def status(_key: Admin) -> dict[str, Any]:
-        return store.status()
+        """Counts of leads, accounts, events, MQLs and rejected input, the last event time, the active
+        definition, and the real-time scorer's backlog."""
+        scoring = {"pending": scorer.pending, "scored": len(scorer.latencies), "errors": len(scorer.errors)}
+        return {**store.status(), "scorer": scoring}
 
     @app.get("/api/metrics", tags=["admin"])
     def metrics(_key: Admin, since: int = 0) -> dict[str, Any]:

@@ -76,7 +76,8 @@ def import_file(
     unreadable: list[RowError] = []
     raw = read_raw(path, unreadable)
     header = list(raw.table.column_names)
-    report.missing_columns = mapping.check_header(header, label)
+    missing = mapping.check_header(header, label)
+    report.missing_columns = missing if mapping.source != "default" else []
     if mapping.unmapped == "ignore":
         report.unmapped_columns = [h for h in header if h not in mapping.columns]
     sources = {c.to.split(".")[0] if c.to.startswith(("trait.", "property.")) else c.to: name
@@ -94,6 +95,7 @@ def import_file(
         payload = {"kind": singular, "file": label, "row": row, "record": record, "raw": raw_row}
         store.reject(s, f"import:{kind}", payload, texts)
 
+    report.rows += len(unreadable)
     with store.session() as s, s.begin():
         for err in unreadable:  # lines that are not JSON objects at all
             reject(s, err.row, None, None, [err])

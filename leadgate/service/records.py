@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from leadgate.service.validation import EmailProblem, check_email, email_traits
 from leadgate.store.models import Account, Lead
-from leadgate.store.store import IncomingEvent, Store, email_domain, normalize_email, utcnow
+from leadgate.store.store import IncomingEvent, Store, clean_domain, email_domain, normalize_email, utcnow
 
 Kind = Literal["lead", "account", "event"]
 Id = Annotated[str, Field(min_length=1, max_length=200)]
@@ -39,11 +39,18 @@ class _Record(BaseModel):
 
 
 class AccountRef(_Record):
-    """The account a lead belongs to: its id, and optionally its domain and traits."""
+    """The account a lead belongs to: its id or its domain (the account with that domain, else a new one
+    named by it), and its traits.  With traits only, they go to the account of the lead's company email;
+    a lead without one keeps them as its own traits, ``account_NAME``."""
 
-    id: Id
+    id: Id | None = None
     domain: str | None = None
     traits: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("domain")
+    @classmethod
+    def _domain(cls, value: str | None) -> str | None:
+        return None if value is None else clean_domain(value)
 
 
 class LeadRecord(_Record):
@@ -79,6 +86,11 @@ class AccountRecord(_Record):
     id: Id
     domain: str | None = None
     traits: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("domain")
+    @classmethod
+    def _domain(cls, value: str | None) -> str | None:
+        return None if value is None else clean_domain(value)
 
 
 class EventRecord(_Record):
@@ -188,18 +200,26 @@ def learn_email(s: Session, store: Store, lead: Lead, email: str, at: datetime) 
     return traits
 
 
-def set_account(s: Session, store: Store, lead: Lead, account: str | AccountRef, at: datetime) -> None:
-    """Re-point the lead to an explicitly named account (created or updated)."""
+def set_account(s: Session, store: Store, lead: Lead, account: str | AccountRef, at: datetime) -> dict[str, Any]:
+    """Re-point the lead to an explicitly named account (created or updated).  Returns the traits left on
+    the lead (an account given by traits only, for a lead without a company email)."""
     if isinstance(account, str):
         if s.get(Account, account) is None:
             store.upsert_account(s, account, {}, at=at)
         lead.account_id = account
-        return
-    traits = dict(account.traits)
+        return {}
+    traits = _flatten(account.traits)
+    if account.id is None and account.domain is None:
+        if lead.account_id is None:
+            return {f"account_{k}": v for k, v in traits.items()}
+        store.upsert_account(s, lead.account_id, traits, at=at)
+        return {}
     if account.domain:
         traits["domain"] = account.domain
-    store.upsert_account(s, account.id, traits, at=at)
-    lead.account_id = account.id
+    account_id = account.id or domain_account(s, store, account.domain or "", at)
+    store.upsert_account(s, account_id, traits, at=at)
+    lead.account_id = account_id
+    return {}
 
 
 # -- applying records --------------------------------------------------------------------------------
@@ -221,7 +241,7 @@ def apply_leads(
         if r.email:
             updates.update(learn_email(s, store, lead, r.email, now))
         if r.account is not None:
-            set_account(s, store, lead, r.account, now)
+            updates.update(set_account(s, store, lead, r.account, now))
         lead.traits = {**lead.traits, **updates}
         lead.updated_at = now
         ids.append(lead.id)

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 import pyarrow as pa
-from sqlalchemy import Engine, Table, bindparam, func, insert, or_, select, update
+from sqlalchemy import Engine, Table, bindparam, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -88,6 +88,12 @@ def email_domain(email: str | None) -> str | None:
     if not email or email.count("@") != 1:
         return None
     return email.split("@", 1)[1].strip().lower() or None
+
+
+def clean_domain(value: str) -> str | None:
+    """``https://www.Acme.io/about`` → ``acme.io``."""
+    domain = value.strip().lower().removeprefix("https://").removeprefix("http://").split("/")[0]
+    return domain.removeprefix("www.") or None
 
 
 @dataclass
@@ -271,8 +277,7 @@ class Store:
         account.traits = {**account.traits, **traits}
         domain = traits.get("domain") or traits.get("website")
         if isinstance(domain, str) and account.domain is None:
-            domain = domain.strip().lower().removeprefix("https://").removeprefix("http://").split("/")[0]
-            domain = domain.removeprefix("www.") or None
+            domain = clean_domain(domain)
             if domain and s.scalar(select(Account.id).where(Account.domain == domain)) is None:  # one per domain
                 account.domain = domain
         account.updated_at = now
@@ -514,15 +519,7 @@ class Store:
 
     # -- status ------------------------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
-        with self.reader() as s:
-            active = s.scalars(select(DefinitionVersion).where(DefinitionVersion.active)).first()
-            return {
-                "leads": s.scalar(select(func.count()).select_from(Lead).where(Lead.merged_into.is_(None))),
-                "events": s.scalar(select(func.count()).select_from(Event)),
-                "mqls": s.scalar(select(func.count()).select_from(Lead).where(Lead.stage == "mql")),
-                "rejected": s.scalar(select(func.count()).select_from(Rejected)),
-                "last_event_at": (s.scalar(select(func.max(Event.received_at))) or None),
-                "active_definition": None
-                if active is None
-                else {"name": active.name, "version": active.version, "id": active.id},
-            }
+        """Counts and times of what is in the store (``status.py``)."""
+        from leadgate.store.status import status
+
+        return status(self)
