@@ -11,17 +11,26 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from leadgate.service.validation import EmailProblem, check_email, email_traits
-from leadgate.store.models import Account, Lead
-from leadgate.store.store import IncomingEvent, Store, clean_domain, email_domain, normalize_email, utcnow
+from leadgate.store.models import Account, Identity, Lead
+from leadgate.store.store import (
+    IncomingEvent,
+    Store,
+    clean_domain,
+    email_domain,
+    normalize_email,
+    to_micros,
+    utcnow,
+)
 
 Kind = Literal["lead", "account", "event"]
 Id = Annotated[str, Field(min_length=1, max_length=200)]
@@ -174,11 +183,25 @@ def _flatten(doc: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 # -- what learning an email or an account does to a lead ------------------------------------------------
 def domain_account(s: Session, store: Store, domain: str, at: datetime) -> str:
     """The account of a company domain: the one that already has it, else a new account named by it."""
-    existing = s.scalar(select(Account.id).where(Account.domain == domain))
+    cache: dict[str, str | None] = s.info.setdefault("domains", {})  # filled in bulk by prefetch_domains
+    existing = cache[domain] if domain in cache else s.scalar(select(Account.id).where(Account.domain == domain))
     if existing is not None:
+        cache[domain] = existing
         return existing
     store.upsert_account(s, domain, {"domain": domain}, at=at)
+    cache[domain] = domain
     return domain
+
+
+def prefetch_domains(s: Session, domains: set[str]) -> None:
+    """Look up the accounts of many company domains in one query per 500 (for ``domain_account``)."""
+    cache: dict[str, str | None] = s.info.setdefault("domains", {})
+    wanted = sorted(d for d in domains if d not in cache)
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        rows = s.execute(select(Account.domain, Account.id).where(Account.domain.in_(chunk)))
+        found: dict[str | None, str] = {domain: account_id for domain, account_id in rows}
+        cache.update({d: found.get(d) for d in chunk})
 
 
 def learn_email(s: Session, store: Store, lead: Lead, email: str, at: datetime) -> dict[str, Any]:
@@ -232,9 +255,35 @@ def apply_leads(
         ("email", normalize_email(r.email) or "") for r in records if r.email
     ]
     known = store.prefetch(s, pairs)
+    domains = {email_domain(r.email) for r in records if r.email}
+    domains |= {r.account.domain for r in records if isinstance(r.account, AccountRef) and r.account.domain}
+    prefetch_domains(s, {d for d in domains if d})
     ids: list[str] = []
-    for r in records:
-        lead = store.resolve(
+    keys_of = [_lead_keys(r) for r in records]
+    shared = Counter(k for keys in keys_of for k in keys)
+    new_ids = [_new_lead_id(r) for r in records]
+    taken: set[str] = set()
+    for start in range(0, len(new_ids), 500):
+        taken.update(s.scalars(select(Lead.id).where(Lead.id.in_(new_ids[start : start + 500]))))
+    fresh: dict[int, Lead] = {}
+    for n, (keys, lead_id) in enumerate(zip(keys_of, new_ids, strict=True)):
+        if lead_id not in taken and all(known.get(k) is None and shared[k] == 1 for k in keys):
+            # someone new, named once in this batch: created in bulk, no resolution needed
+            fresh[n] = Lead(
+                id=lead_id, created_at=now, created_us=to_micros(now), updated_at=now, traits={}, known=True
+            )
+            taken.add(lead_id)
+    if fresh:
+        s.add_all(fresh.values())
+        s.flush()
+        identities = [
+            {"kind": k, "value": v, "lead_id": new_ids[n], "created_at": now} for n in fresh for k, v in keys_of[n]
+        ]
+        s.execute(insert(Identity), identities)
+        for n in fresh:
+            known.update(dict.fromkeys(keys_of[n], new_ids[n]))
+    for n, r in enumerate(records):
+        lead = fresh.get(n) or store.resolve(
             s, user_id=r.id, anonymous_id=r.anonymous_id, email=r.email, at=now, actor=actor, known=known
         )
         updates = {k: v for k, v in _flatten(r.traits).items() if k not in CORE_TRAITS}
@@ -246,6 +295,18 @@ def apply_leads(
         lead.updated_at = now
         ids.append(lead.id)
     return ids
+
+
+def _lead_keys(r: LeadRecord) -> list[tuple[str, str]]:
+    given = [("user_id", r.id), ("email", normalize_email(r.email)), ("anonymous_id", r.anonymous_id)]
+    return [(k, v) for k, v in given if v]
+
+
+def _new_lead_id(r: LeadRecord) -> str:
+    """The id ``Store.resolve`` gives a new lead with these identifiers."""
+    if r.id:
+        return r.id
+    return f"anon:{r.anonymous_id}" if r.anonymous_id else f"email:{normalize_email(r.email)}"
 
 
 def apply_accounts(store: Store, s: Session, records: list[AccountRecord], at: datetime | None = None) -> list[str]:
