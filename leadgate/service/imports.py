@@ -87,22 +87,31 @@ def import_file(
     touched: set[str] = set()
     accounts: list[str] = []
 
-    def reject(s: Any, row: int, record: Any, raw_row: Any, problems: list[RowError]) -> None:
+    def reject(s: Any, row: int, record: Any, raw_row: Any, problems: list[RowError], converted: bool) -> None:
+        """Keep a bad row; ``converted`` is False when a cell did not convert (the record holds it as found,
+        so replaying it needs a corrected record)."""
         report.rejected += 1
         texts = [str(RowError(label, p.row, p.field, p.message)) for p in problems]
         if len(report.problems) < keep_problems:
             report.problems.extend(texts[: keep_problems - len(report.problems)])
-        payload = {"kind": singular, "file": label, "row": row, "record": record, "raw": raw_row}
+        payload = {
+            "kind": singular,
+            "file": label,
+            "row": row,
+            "record": record,
+            "raw": raw_row,
+            "converted": converted,
+        }
         store.reject(s, f"import:{kind}", payload, texts)
 
     report.rows += len(unreadable)
     with store.session() as s, s.begin():
         for err in unreadable:  # lines that are not JSON objects at all
-            reject(s, err.row, None, None, [err])
+            reject(s, err.row, None, None, [err], converted=False)
     for offset in range(0, raw.table.num_rows, CHUNK):
         rows = raw.table.slice(offset, CHUNK).to_pylist()
         good: list[Any] = []
-        bad: list[tuple[int, Any, Any, list[RowError]]] = []
+        bad: list[tuple[int, Any, Any, list[RowError], bool]] = []
         for i, row in enumerate(rows):
             number = raw.row_label(offset + i)
             record, mapped_problems = mapping.apply(row)
@@ -115,11 +124,11 @@ def import_file(
                 if checked is not None:
                     good.append(checked)
                     continue
-            bad.append((number, record, row, problems))
+            bad.append((number, record, row, problems, not mapped_problems))
         report.rows += len(rows)
         with store.session() as s, s.begin():
-            for number, record, row, problems in bad:
-                reject(s, number, record, row, problems)
+            for number, record, row, problems, converted in bad:
+                reject(s, number, record, row, problems, converted)
             now = utcnow()
             if singular == "lead":
                 touched.update(apply_leads(store, s, good, actor, at=now))

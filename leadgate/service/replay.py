@@ -61,8 +61,11 @@ def replay(
         if row is None:
             raise NotFound(f"no rejected input {rejected_id}")
         payload = dict(row.payload)
+        row_problems = row.problems["problems"]
     kind = payload.get("kind") if "record" in payload else None
     if kind is not None:  # a native record, posted or imported
+        if corrected is None and payload.get("converted") is False:  # a cell did not convert: fix it first
+            raise StillInvalid(list(row_problems))
         record = corrected if corrected is not None else payload["record"]
         _, problems = check(kind, record)
         if problems:

@@ -74,7 +74,7 @@ def test_naive_times_are_read_in_the_mappings_time_zone() -> None:
     ],
 )
 def test_bad_mappings_say_what_is_wrong(doc: dict[str, object], message: str) -> None:
-    with pytest.raises(InputError, match="m.yaml: ") as info:
+    with pytest.raises(InputError, match=r"m\.yaml: ") as info:
         parse_mapping(doc, "m.yaml")
     assert message in info.value.message
 
@@ -89,7 +89,7 @@ def test_a_mapping_for_another_kind_is_refused(tmp_path: Path) -> None:
 def test_required_columns_must_be_in_the_file() -> None:
     mapping = parse_mapping({"kind": "leads", "columns": {"ID": {"to": "id", "required": True}, "Mail": "email"}}, "m")
     assert mapping.check_header(["ID"], "f.csv") == ["Mail"]
-    with pytest.raises(InputError, match="column 'ID' required by m is missing; the file has 'Mail'"):
+    with pytest.raises(InputError, match=r"column 'ID' required by m is missing; the file has 'Mail'"):
         mapping.check_header(["Mail"], "f.csv")
 
 
