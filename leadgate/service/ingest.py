@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from leadgate.service.records import learn_email
+from leadgate.service.records import learn_email, prefetch_domains
 from leadgate.service.scorer import Scorer
 from leadgate.service.validation import EmailProblem, check_email, is_bot
-from leadgate.store.store import IncomingEvent, Store, normalize_email, utcnow
+from leadgate.store.store import IncomingEvent, Store, email_domain, normalize_email, utcnow
 
 TYPES = ("track", "page", "screen", "identify", "group", "alias")
 EVENT_TYPES = frozenset({"track", "page", "screen"})
@@ -162,6 +162,8 @@ def ingest(
             store.reject(s, source, payload, problems)
         pending: list[IncomingEvent] = []
         known = store.prefetch(s, _identity_pairs(messages))
+        emails = (_email_of(msg) for msg, event in good if event is None)
+        prefetch_domains(s, {d for e in emails if e and (d := email_domain(e.lower()))})
         for msg, event in good:
             lead_id = _known_lead(s, msg, known) if event is not None else None
             if lead_id is None:
