@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from leadgate.service.records import learn_email, prefetch_domains
+from sqlalchemy.orm import Session
+
+from leadgate.service.records import in_transaction, learn_email, prefetch_domains
 from leadgate.service.scorer import Scorer
 from leadgate.service.validation import EmailProblem, check_email, is_bot
 from leadgate.store.store import IncomingEvent, Store, email_domain, normalize_email, utcnow
@@ -157,13 +159,15 @@ def ingest(
             continue
         event = _event(msg, "", batch_sent, received, source) if msg["type"] in EVENT_TYPES else None
         good.append((msg, event))
-    with store.session() as s, s.begin():
+
+    def write(s: Session) -> None:
         for payload, problems in bad:
             store.reject(s, source, payload, problems)
         pending: list[IncomingEvent] = []
         known = store.prefetch(s, _identity_pairs(messages))
         emails = (_email_of(msg) for msg, event in good if event is None)
         prefetch_domains(s, {d for e in emails if e and (d := email_domain(e.lower()))})
+        result.touched, result.accepted = set(), 0
         for msg, event in good:
             lead_id = _known_lead(s, msg, known) if event is not None else None
             if lead_id is None:
@@ -176,6 +180,8 @@ def ingest(
         fresh = store.record_events(s, pending)
         result.duplicates = len(pending) - len(fresh)
         result.accepted -= result.duplicates
+
+    in_transaction(store, write)
     if score and result.touched and scorer is not None:
         scorer.submit(sorted(result.touched))
     elif score and result.touched:

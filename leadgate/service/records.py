@@ -12,12 +12,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from leadgate.service.validation import EmailProblem, check_email, email_traits
@@ -32,6 +34,7 @@ from leadgate.store.store import (
     utcnow,
 )
 
+T = TypeVar("T")
 Kind = Literal["lead", "account", "event"]
 Id = Annotated[str, Field(min_length=1, max_length=200)]
 #: Lead trait names the store keeps in columns of their own: not stored again as traits.
@@ -178,6 +181,20 @@ def _flatten(doc: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             out[f"{prefix}{key}"] = value
     return out
+
+
+def in_transaction(store: Store, work: Callable[[Session], T], attempts: int = 3) -> T:
+    """Run ``work`` in one write transaction.  On PostgreSQL two requests can create the same new lead or
+    identity at once; the loser's transaction fails on the unique key and is retried, finding the winner's
+    rows (on SQLite writers are serialized and this does not happen)."""
+    for attempt in range(attempts):
+        try:
+            with store.session() as s, s.begin():
+                return work(s)
+        except IntegrityError:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 # -- what learning an email or an account does to a lead ------------------------------------------------
@@ -374,7 +391,9 @@ def submit(store: Store, kind: str, items: list[Any], *, actor: str, source: str
             bad.append((index, item, problems))
         else:
             good.append((index, record))
-    with store.session() as s, s.begin():
+
+    def write(s: Session) -> None:
+        out.results, out.touched, out.rejected = [], set(), []
         for index, item, problems in bad:
             payload = {"kind": kind, "record": item if isinstance(item, dict) else {"value": item}}
             store.reject(s, source, payload, problems)
@@ -398,6 +417,8 @@ def submit(store: Store, kind: str, items: list[Any], *, actor: str, source: str
             out.touched.update(lead_ids)
             out.accepted = len(fresh)
             out.duplicates = len(records) - len(fresh)
+
+    in_transaction(store, write)
     if kind == "account" and out.accepted:
         out.touched |= touched_by_accounts(store, [r.id for _, r in good])  # type: ignore[attr-defined]
     return out

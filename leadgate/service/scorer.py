@@ -64,6 +64,10 @@ class Scorer:
         return True
 
     def _run(self) -> None:
+        try:  # warm up: parse and compile the active definition, load Arrow's lazy imports, before any event
+            self.store.score([])
+        except Exception as exc:
+            self.errors.append(f"warm-up: {type(exc).__name__}: {exc}")
         while True:
             with self._cond:
                 while not self._pending and not self._stop:

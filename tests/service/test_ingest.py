@@ -48,3 +48,30 @@ def test_event_time_corrects_the_clients_clock() -> None:
     msg = {"timestamp": "2026-11-01T14:59:00Z"}  # client clock 3 h fast, event a minute before sending
     assert event_time(msg, datetime(2026, 11, 1, 15, 0, 0), received) == received - timedelta(minutes=1)
     assert event_time({}, None, received) == received
+
+
+def test_concurrent_batches_for_the_same_new_person_make_one_lead(store: Store) -> None:
+    import threading
+
+    errors: list[BaseException] = []
+
+    def send(n: int) -> None:
+        batch = [
+            {"type": "identify", "userId": "racer", "traits": {"email": "racer@acme.io"}, "messageId": f"i{n}"},
+            *({"type": "track", "userId": "racer", "event": "page_view", "messageId": f"t{n}-{i}"} for i in range(20)),
+        ]
+        try:
+            ingest(store, batch, score=False)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with store.session() as s:
+        assert [lead.id for lead in s.scalars(select(Lead).where(Lead.merged_into.is_(None)))] == ["racer"]
+        assert s.get(Lead, "racer").account_id == "acme.io"  # type: ignore[union-attr]
+    assert store.status()["events"] == 120
