@@ -1,6 +1,6 @@
 """Sales-facing HTTP API: feedback on MQLs, first touch, explicit stage moves, consent, erasure,
 opportunities, routing files and assignments.  Feedback, opportunities and consent take a ``sales`` key
-(what a CRM integration holds); routing and erasure an ``admin`` key.  docs/service.md lists every route.
+(what a CRM integration holds); routing and erasure an ``admin`` key.  docs/lifecycle.md lists every route.
 """
 
 from __future__ import annotations

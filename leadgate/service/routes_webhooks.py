@@ -1,4 +1,4 @@
-"""Webhook subscriptions, the delivery log and replay (admin keys).  docs/service.md lists every route."""
+"""Webhook subscriptions, the delivery log and replay (admin keys).  docs/lifecycle.md lists every route."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from leadgate.store import lifecycle
+from leadgate.store import lifecycle, signals
 from leadgate.store.clock import utcnow
 from leadgate.store.models import DefinitionVersion
 from leadgate.store.store import Store
@@ -39,14 +39,22 @@ class LifecycleTimer:
         self.breached = 0
         self.recycled = 0
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name="leadgate-timer", daemon=True)
 
     def start(self) -> LifecycleTimer:
+        signals.on_commit(signals.TIMERS, self.wake)
         self._thread.start()
         return self
 
+    def wake(self) -> None:
+        """A new deadline may be earlier than the one being waited for: look again."""
+        self._wake.set()
+
     def stop(self, timeout: float = 10) -> None:
+        signals.remove(signals.TIMERS, self.wake)
         self._stop.set()
+        self._wake.set()
         if self._thread.is_alive():
             self._thread.join(timeout)
 
@@ -67,4 +75,5 @@ class LifecycleTimer:
             except Exception as exc:  # keep running; the next pass retries
                 self.errors.append(f"{type(exc).__name__}: {exc}")
                 wait = self.poll
-            self._stop.wait(wait + 0.001)
+            self._wake.wait(wait + 0.001)
+            self._wake.clear()

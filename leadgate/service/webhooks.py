@@ -25,7 +25,7 @@ from datetime import timedelta
 
 import httpx
 
-from leadgate.store import outbox
+from leadgate.store import outbox, signals
 from leadgate.store.clock import utcnow
 from leadgate.store.store import Store
 
@@ -83,12 +83,12 @@ class DeliveryWorker:
 
     # -- lifecycle -------------------------------------------------------------------------------------
     def start(self) -> DeliveryWorker:
-        outbox.on_commit(self.wake)
+        signals.on_commit(signals.OUTBOX, self.wake)
         self._thread.start()
         return self
 
     def stop(self, timeout: float = 10) -> None:
-        outbox.remove_listener(self.wake)
+        signals.remove(signals.OUTBOX, self.wake)
         self._stop.set()
         self._wake.set()
         if self._thread.is_alive():

@@ -15,15 +15,16 @@ import base64
 import random
 import secrets
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, event, exists, func, select, update
+from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.orm import Session, aliased
 
 from leadgate.errors import LeadgateError
+from leadgate.store import signals
 from leadgate.store.models import Lead
 from leadgate.store.models_lifecycle import (
     LeadConsent,
@@ -46,25 +47,6 @@ EVENT_TYPES = (
 #: Sent to every subscription whatever the lead's consent: the CRM must learn of a withdrawal.
 CONSENT_EXEMPT = frozenset({"consent.changed"})
 MAX_BACKOFF = 3600.0
-
-_listeners: list[Callable[[], None]] = []
-
-
-def on_commit(callback: Callable[[], None]) -> None:
-    """Call ``callback`` after any transaction that wrote outbox rows commits (wakes delivery workers)."""
-    _listeners.append(callback)
-
-
-def remove_listener(callback: Callable[[], None]) -> None:
-    if callback in _listeners:
-        _listeners.remove(callback)
-
-
-@event.listens_for(Session, "after_commit")
-def _after_commit(session: Session) -> None:
-    if session.info.pop("outbox_written", False):
-        for callback in list(_listeners):
-            callback()
 
 
 def new_secret() -> str:
@@ -181,7 +163,7 @@ def emit(
                 created_at=now,
             )
         )
-    s.info["outbox_written"] = True
+    signals.raise_after_commit(s, signals.OUTBOX)
     return row
 
 
@@ -319,7 +301,7 @@ def replay(
             .where(WebhookDelivery.id.in_(chosen))
             .values(status="pending", next_attempt_at=now, locked_until=None, locked_by=None)
         )
-        s.info["outbox_written"] = True
+        signals.raise_after_commit(s, signals.OUTBOX)
     return len(chosen)
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from leadgate.definition.routing import DEFAULT, Route, Routing, parse_routing
 from leadgate.errors import LeadgateError
+from leadgate.store import signals
 from leadgate.store.models import Account, AuditEntry, Lead, StageChange
 from leadgate.store.models_lifecycle import Assignment, LeadAttribution, RoutingCursor, RoutingVersion
 
@@ -213,6 +214,8 @@ def assign(
     )
     s.add(assignment)
     s.flush()
+    if assignment.sla_due_at is not None:
+        signals.raise_after_commit(s, signals.TIMERS)
     return assignment
 
 
