@@ -164,7 +164,7 @@ def test_subscriptions_check_their_input(store: Store) -> None:
     with store.session() as s:
         with pytest.raises(LeadgateError, match="expected an http:// or https:// URL"):
             outbox.subscribe(s, name="x", url="ftp://x", event_types=["*"], now=utcnow())
-        with pytest.raises(LeadgateError, match="found lead.exploded"):
+        with pytest.raises(LeadgateError, match=r"found lead\.exploded"):
             outbox.subscribe(s, name="x", url="http://x", event_types=["lead.exploded"], now=utcnow())
         with pytest.raises(LeadgateError, match="whsec_"):
             outbox.subscribe(s, name="x", url="http://x", event_types=["*"], secret="hunter2", now=utcnow())
