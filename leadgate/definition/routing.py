@@ -1,6 +1,6 @@
 """The routing file: teams, ordered routes with SLAs, sales reason codes and the auto-recycle setting.
 
-It lives beside the MQL definition in its own YAML file (``examples/routing.yaml``) and is versioned in the
+It lives beside the MQL definition in its own YAML file (``examples/routing/default.yaml``) and is versioned in the
 store like definitions; it never changes scoring.  Read with the definition loader's machinery, so every
 problem comes back as ``file:line:col``, key, found, expected.  ``docs/lifecycle.md`` describes it.
 """

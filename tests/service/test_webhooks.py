@@ -20,7 +20,12 @@ from leadgate.store import routing, subscriptions
 from tests.conftest import EXAMPLES
 from tests.service.conftest import Server
 
-FAST_SLA = (EXAMPLES / "routing.yaml").read_text().replace("sla: 5m", "sla: 1s").replace("version: 1", "version: 9")
+FAST_SLA = (
+    (EXAMPLES / "routing" / "default.yaml")
+    .read_text()
+    .replace("sla: 5m", "sla: 1s")
+    .replace("version: 1", "version: 9")
+)
 
 
 def test_signatures_agree_with_the_standard_webhooks_library() -> None:
@@ -45,7 +50,7 @@ def receiver() -> Iterator[WebhookReceiver]:
 
 def hooked(server: Server, receiver: WebhookReceiver, routing_text: str | None = None, **kw: Any) -> str:
     """Activate routing, subscribe the receiver to everything; returns the signing secret."""
-    text = routing_text or (EXAMPLES / "routing.yaml").read_text()
+    text = routing_text or (EXAMPLES / "routing" / "default.yaml").read_text()
     routing.push_file(server.store, text, author="tests", activate_it=True)
     sub = subscriptions.add(server.store, name="crm", url=receiver.url, event_types=["*"], actor="tests", **kw)
     receiver.secret = sub["secret"]

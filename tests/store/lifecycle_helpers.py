@@ -10,7 +10,7 @@ from leadgate.store.clock import utcnow
 from leadgate.store.store import IncomingEvent, Store
 from tests.conftest import EXAMPLES
 
-ROUTING = (EXAMPLES / "routing.yaml").read_text()
+ROUTING = (EXAMPLES / "routing" / "default.yaml").read_text()
 
 
 def ready(url: str, *, routing_text: str | None = ROUTING) -> Store:
