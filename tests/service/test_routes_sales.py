@@ -97,3 +97,13 @@ def test_consent_and_erasure_over_http(server: Server) -> None:
     erased = call(server, "POST", "/api/leads/dot/erase").json()
     assert erased["erasure_id"].startswith("erasure:") and erased["removed"]["leads"] == 1
     assert call(server, "GET", "/api/leads/dot").status_code == 404
+
+
+def test_every_route_is_documented() -> None:
+    from leadgate.service import routes_sales, routes_webhooks
+
+    docs = (EXAMPLES.parent / "docs" / "lifecycle.md").read_text()
+    for router in (routes_sales.router, routes_webhooks.router):
+        for route in router.routes:
+            for method in route.methods:  # type: ignore[attr-defined]
+                assert f"`{method} {route.path}`" in docs, f"docs/lifecycle.md does not document {method} {route.path}"  # type: ignore[attr-defined]

@@ -90,6 +90,9 @@ def test_an_mql_reaches_the_receiver_signed_with_what_sales_needs(server: Server
     for item in receiver.received:
         library.verify(item.body, item.headers)  # raises on a bad signature
     types = [(r.type, r.payload["data"].get("change", {}).get("to")) for r in receiver.received if r.lead_id == "ann"]
+    if ("lead.stage_changed", "lead") in types:  # scored between identify and the demo request: engaged first
+        assert types.index(("lead.stage_changed", "lead")) < types.index(("lead.stage_changed", "mql"))
+        types.remove(("lead.stage_changed", "lead"))
     assert types == [
         ("lead.merged", None),  # the anonymous visitor identified: its history joined the known lead
         ("lead.stage_changed", "mql"),
