@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from leadgate.errors import LeadgateError, LifecycleError
 from leadgate.service import timers
-from leadgate.store import feedback
+from leadgate.store import feedback, lifecycle
 from leadgate.store.clock import utcnow
 from leadgate.store.models import DefinitionVersion, Lead, StageChange
 from leadgate.store.models_lifecycle import Assignment, SalesFeedback
@@ -194,3 +197,60 @@ def test_a_merge_carries_the_lifecycle_to_the_survivor(store: Store) -> None:
         ned = s.get(Lead, "ned")
         assert ned is not None and ned.merged_into == "ned-2"
     assert anon_id == "anon:visitor-1"
+
+
+EVENT_NAMES = [
+    "demo_requested",
+    "trial_started",
+    "webinar_attended",
+    "page_view",
+    "unsubscribed",
+    "newsletter_subscribed",
+]
+OPS = st.one_of(
+    st.tuples(st.just("events"), st.lists(st.sampled_from(EVENT_NAMES), min_size=1, max_size=4)),
+    st.tuples(st.sampled_from(["accept", "reject", "recycle"]), st.just([])),
+    st.tuples(st.just("timer"), st.just([])),
+)
+
+
+def test_automatic_moves_only_go_forward_whatever_happens(tmp_path: Path) -> None:
+    """Property: under any sequence of engagement, feedback and timer passes, automatic moves (cause score or
+    timer) go forward, except reactivation (recycled → mql, typed reactivated, after new engagement) and the
+    timer's recycle of an MQL; the lead's stage is always its last recorded move; no MQL twice in a row."""
+    store = ready(f"sqlite:///{tmp_path / 'prop.db'}")
+    counter = iter(range(10_000))
+
+    @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.lists(OPS, min_size=1, max_size=6))
+    def run(ops: list[tuple[str, list[str]]]) -> None:
+        lead_id = f"p{next(counter)}"
+        clock = utcnow() - timedelta(days=30)
+        add_lead(store, lead_id, events=[("page_view", {"path": "/pricing"})], at=clock)
+        for op, names in ops:
+            clock += timedelta(minutes=10)
+            try:
+                if op == "events":
+                    add_lead(store, lead_id, events=[(n, {}) for n in names], at=clock)
+                elif op == "timer":
+                    timers.run_once(store, utcnow() + timedelta(days=15))
+                else:
+                    getattr(feedback, op)(
+                        store, lead_id, actor="prop", **({} if op == "accept" else {"reason": "other"})
+                    )
+            except LifecycleError:
+                pass
+        history = changes(store, lead_id)
+        assert stage(store, lead_id) == (history[-1].to_stage if history else "subscriber")
+        for before, after in zip([None, *history], history, strict=False):
+            assert before is None or before.to_stage == after.from_stage
+            if after.cause in ("score", "timer"):
+                sideways = (after.from_stage, after.to_stage) in {("recycled", "mql"), ("mql", "recycled")}
+                assert lifecycle.ahead(after.to_stage, after.from_stage or "subscriber") or sideways, after
+                if (after.from_stage, after.to_stage) == ("recycled", "mql"):
+                    assert after.mql_type == "reactivated"
+                if after.to_stage == "recycled":
+                    assert after.cause == "timer" and after.reason == "not_accepted"
+
+    run()
+    store.engine.dispose()
