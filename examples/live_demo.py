@@ -137,7 +137,6 @@ def main() -> int:
             raise SystemExit("demo: no webhook arrived within 10 s")
         latency = time.perf_counter() - sent
         for item in hooks:
-            data = item.payload["data"]
             mark = "signature valid" if item.valid else "BAD SIGNATURE"
             say(f"webhook {item.type} received ({mark}, webhook-id {item.webhook_id[:16]}...)")
         data = hooks[-1].payload["data"]

@@ -137,6 +137,8 @@ def on_score(
     now: datetime,
 ) -> bool:
     """Apply a fresh score to the lead's stage; True when it became an MQL."""
+    if not sc.qualified and sc.engagement <= 0:
+        return False  # nothing can move
     lead = s.get(Lead, sc.lead_id)
     if lead is None or lead.merged_into is not None:
         return False
@@ -175,6 +177,12 @@ def on_score(
             definition_version_id=definition_version_id,
         )
     return False
+
+
+def load_leads(s: Session, lead_ids: list[str]) -> None:
+    """Bring these leads into the session in one query, so ``on_score`` reads them without one each."""
+    for start in range(0, len(lead_ids), 500):
+        s.scalars(select(Lead).where(Lead.id.in_(lead_ids[start : start + 500]))).all()
 
 
 def on_merge(s: Session, loser: Lead, survivor: Lead, *, actor: str, now: datetime) -> None:

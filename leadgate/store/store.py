@@ -376,6 +376,7 @@ class Store:
             current = {
                 c.lead_id: c for c in s.scalars(select(Score).where(Score.lead_id.in_([x.lead_id for x in scores])))
             }
+            lifecycle.load_leads(s, [x.lead_id for x in scores if x.qualified or x.engagement > 0])
             for sc in scores:
                 explanation = sc.to_dict()
                 row = current.get(sc.lead_id)
