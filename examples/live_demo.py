@@ -121,13 +121,16 @@ def main() -> int:
         )
         client.group(user_id="maria", group_id="northwind", traits={"name": "Northwind", "employees": 120})
         state = wait_for_score(url, admin_key, "maria", lambda s: s.get("score") and s["score"]["fit"] >= 25)
-        say(f"identified: maria@northwind-demo.io, VP Operations at Northwind (120 people); "
-            f"score {state['score']['total']:.0f}")
+        say(
+            f"identified: maria@northwind-demo.io, VP Operations at Northwind (120 people); "
+            f"score {state['score']['total']:.0f}"
+        )
         client.track(user_id="maria", event="trial_started")
         client.track(user_id="maria", event="content_downloaded", properties={"asset_type": "case_study"})
         client.page(user_id="maria", properties={"path": "/pricing"})
         state = wait_for_score(url, admin_key, "maria", lambda s: s["score"]["total"] >= 80)
-        say(f"starts a trial, reads a case study, back on pricing: score {state['score']['total']:.0f}, {state['stage']}")
+        total = state["score"]["total"]
+        say(f"starts a trial, reads a case study, back on pricing: score {total:.0f}, {state['stage']}")
         sent = time.perf_counter()
         client.track(user_id="maria", event="demo_requested")
         state = wait_for_score(url, admin_key, "maria", lambda s: s["stage"] == "mql")
