@@ -109,7 +109,7 @@ def _live_ids(s: Session, lead_ids: set[str]) -> dict[str, str]:
         found: dict[str, str | None] = {}
         for start in range(0, len(wanted), CHUNK):
             query = select(Lead.id, Lead.merged_into).where(Lead.id.in_(wanted[start : start + CHUNK]))
-            found.update(s.execute(query).tuples().all())
+            found.update((lead_id, merged) for lead_id, merged in s.execute(query))
         nxt: dict[str, str] = {}
         for original, current in todo.items():
             if current not in found:
