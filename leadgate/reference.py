@@ -240,6 +240,18 @@ class _Lead:
         )
 
 
+#: Account engagement sums each lead's engagement rounded to a multiple of 2^-32 (docs/semantics.md).
+GRID = 2**32
+
+
+def _on_grid(value: float) -> float:
+    """``value`` rounded to a multiple of 1/GRID, ties away from zero (as SQL ROUND does)."""
+    scaled = value * GRID
+    if abs(scaled) >= 2**52:  # no fraction left to round (and adding 0.5 would not be exact)
+        return value
+    return math.copysign(math.floor(abs(scaled) + 0.5), scaled) / GRID
+
+
 def _compare_exact(value: float | None, op: str, bound: float) -> bool:
     if value is None:
         return False
@@ -299,7 +311,7 @@ def _roll_up_accounts(defn: Definition, leads: list[_Lead]) -> None:
         if account_id is not None:
             engagement = lead.scores["engagement"]
             assert engagement is not None
-            members[account_id].append(engagement)
+            members[account_id].append(_on_grid(engagement))
     for lead in leads:
         account_id = lead.row.get("account_id")
         if account_id is None:

@@ -11,7 +11,7 @@ The query is a chain of CTEs, each adding columns to the one before:
     pts    points per rule: min_count gate, decay, cap
     grp    group cap adjustments
     sc     fit and engagement
-    (acct  per lead, its account's summed engagement and engaged leads: compiler/accounts.py)
+    (acct  per account: summed engagement and engaged leads: compiler/accounts.py)
     tot    total (and the lead's account roll-up)
     dec    disqualify / require / qualification paths (1/0)
     final  the output columns (docs/semantics.md, "Output per lead")
@@ -306,7 +306,7 @@ class _Compiler:
         tot = [exp.alias_(exp.Add(this=col("fit"), expression=col("engagement")), "total", quoted=True)]
         totals = [("tot", select_from("sc", tot))]
         if d.account is not None:
-            totals = accounts.account_stages(d.account)
+            totals = accounts.account_stages(d.account, self.dialect)
         dec: list[exp.Expression] = []
         for i, h in enumerate(d.disqualify):
             dec.append(exp.alias_(flag(condition(h.when, scope)), f"dq{i}", quoted=True))
