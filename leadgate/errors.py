@@ -74,5 +74,13 @@ class EngineError(LeadgateError):
     """An engine is unavailable or failed to run compiled SQL."""
 
 
+class NotFoundError(LeadgateError):
+    """A lead, opportunity, subscription or other stored thing that was named does not exist."""
+
+
+class LifecycleError(LeadgateError):
+    """A lifecycle move that the lead's current stage does not allow (e.g. accepting a lead that is no MQL)."""
+
+
 class StoreBusy(LeadgateError):
     """The store could not take a write in time (another writer held it too long)."""

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from leadgate.service.records import in_transaction, learn_email, prefetch_domains
 from leadgate.service.scorer import Scorer
 from leadgate.service.validation import EmailProblem, check_email, is_bot
+from leadgate.store import consent
 from leadgate.store.store import IncomingEvent, Store, email_domain, normalize_email, utcnow
 
 TYPES = ("track", "page", "screen", "identify", "group", "alias")
@@ -255,6 +256,9 @@ def _apply(
             updates.update(learn_email(s, store, lead, normalized, received))
         lead.traits = {**lead.traits, **updates}
         lead.updated_at = received
+        flags = consent.from_traits(updates)
+        if flags:
+            consent.update(s, lead, flags, source="traits", actor=actor, now=received)
     elif msg["type"] == "group":
         traits = _flatten(msg.get("traits") or {})
         store.upsert_account(s, str(msg["groupId"]), traits, at=received)

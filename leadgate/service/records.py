@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from leadgate.service.validation import EmailProblem, check_email, email_traits
+from leadgate.store import consent
 from leadgate.store.models import Account, Identity, Lead
 from leadgate.store.store import (
     IncomingEvent,
@@ -310,6 +311,9 @@ def apply_leads(
             updates.update(set_account(s, store, lead, r.account, now))
         lead.traits = {**lead.traits, **updates}
         lead.updated_at = now
+        flags = consent.from_traits(updates)  # consent traits (email_opt_in, ...) as identify reads them
+        if flags:
+            consent.update(s, lead, flags, source="traits", actor=actor, now=now)
         ids.append(lead.id)
     return ids
 

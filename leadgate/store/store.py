@@ -14,13 +14,13 @@ import hashlib
 import hmac
 import secrets
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
 import pyarrow as pa
-from sqlalchemy import Engine, Table, bindparam, insert, or_, select, update
+from sqlalchemy import Engine, Table, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -33,7 +33,8 @@ from leadgate.engines.sqlite import register_functions
 from leadgate.errors import LeadgateError
 from leadgate.result import LeadScore
 from leadgate.scoretable import ScoreTable
-from leadgate.store import db
+from leadgate.store import attribution, db, lifecycle
+from leadgate.store.clock import to_micros, utcnow
 from leadgate.store.models import (
     Account,
     ApiKey,
@@ -43,14 +44,16 @@ from leadgate.store.models import (
     Event,
     Identity,
     Lead,
+    Prediction,
     Rejected,
     Score,
     ScoreHistory,
-    StageChange,
 )
+from leadgate.store.predictions import IncomingPrediction, record_predictions
+from leadgate.store.rollup import with_account_peers
 from leadgate.store.views import VIEW_NAMES, view_statements
 
-SCOPES = frozenset({"write", "admin"})
+SCOPES = frozenset({"write", "sales", "admin"})  # sales: feedback, first touch, opportunities, consent
 KEY_CACHE_SECONDS = 5.0
 
 
@@ -64,18 +67,7 @@ def _hash(secret: str) -> str:
 
 
 #: Stages before MQL: a lead in one of these that qualifies moves to "mql".
-PRE_MQL = ("subscriber", "lead")
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
-def to_micros(when: datetime) -> int:
-    if when.tzinfo is not None:
-        when = when.astimezone(UTC).replace(tzinfo=None)
-    delta = when - datetime(1970, 1, 1)
-    return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
+PRE_MQL = lifecycle.PRE_MQL
 
 
 def normalize_email(email: str | None) -> str | None:
@@ -242,6 +234,7 @@ class Store:
         """Move the loser's history to the survivor; scoring then counts the union once."""
         s.execute(update(Event).where(Event.lead_id == loser.id).values(lead_id=survivor.id))
         s.execute(update(Identity).where(Identity.lead_id == loser.id).values(lead_id=survivor.id))
+        s.execute(update(Prediction).where(Prediction.lead_id == loser.id).values(lead_id=survivor.id))
         survivor.traits = {**loser.traits, **survivor.traits}
         if survivor.email is None and loser.email is not None:
             email, loser.email_normalized = loser.email, None
@@ -250,6 +243,7 @@ class Store:
         survivor.created_at = min(survivor.created_at, loser.created_at)
         survivor.created_us = min(survivor.created_us, loser.created_us)
         loser.merged_into = survivor.id
+        lifecycle.on_merge(s, loser, survivor, actor=actor, now=now)
         s.info.setdefault("merged", {})[loser.id] = survivor.id  # for callers caching identities
         s.add(
             AuditEntry(
@@ -310,7 +304,14 @@ class Store:
             s.flush()  # leads created in this transaction first
             insert = sqlite_insert if self.dialect == "sqlite" else pg_insert
             s.execute(insert(_table(Event)).on_conflict_do_nothing(index_elements=["message_id"]), rows)
+        attribution.capture(s, fresh, now)
         return fresh
+
+    def record_predictions(self, rows: Iterable[IncomingPrediction | Mapping[str, Any]]) -> list[str]:
+        """Store model predictions (``predictions.py``: all rows or, on any bad row, none); returns the live
+        lead ids they were recorded for.  They count from the next ``score`` of those leads."""
+        with self.session() as s, s.begin():
+            return record_predictions(s, rows)
 
     def reject(self, s: Session, source: str, payload: dict[str, Any], problems: list[str]) -> None:
         s.add(Rejected(received_at=utcnow(), source=source, payload=payload, problems={"problems": problems}))
@@ -383,7 +384,9 @@ class Store:
     def score(
         self, lead_ids: Iterable[str] | None = None, as_of: datetime | None = None, actor: str = "system"
     ) -> ScoreOutcome | None:
-        """Score the given leads (or everyone) as of ``as_of`` under the active definition and record it."""
+        """Score the given leads (or everyone) as of ``as_of`` under the active definition and record it.
+
+        With account roll-ups, the given leads' account peers are scored and recorded too (``rollup.py``)."""
         active = self.active_definition()
         if active is None:
             return None
@@ -392,6 +395,9 @@ class Store:
         t = as_of_epoch(when.replace(tzinfo=UTC) if when.tzinfo is None else when)
         query = self.score_sql(defn, t)
         ids = None if lead_ids is None else sorted(set(lead_ids))
+        if ids is not None and defn.account is not None:
+            with self.reader() as s:
+                ids = with_account_peers(s, ids)
         with self._read_engine.connect() as conn:
             for statement in view_statements(self.dialect, defn.field_types(), ids):
                 conn.exec_driver_sql(statement)
@@ -416,20 +422,17 @@ class Store:
             }
             for sc in scores
         }  # fmt: skip
-        qualified = {sc.lead_id: sc for sc in scores if sc.qualified}
+        defn = self._definitions.get(version_id)
+        events = {name for rule in defn.engagement for name in rule.events} if defn is not None else set()
         new_mqls: list[str] = []
         ids = list(rows)
         with self.session() as s, s.begin():
             current: dict[str, tuple[float, bool]] = {}
-            stages: dict[str, str] = {}
             for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
-                query = select(Score.lead_id, Score.total, Score.qualified).where(Score.lead_id.in_(chunk))
+                query = select(Score.lead_id, Score.total, Score.qualified).where(
+                    Score.lead_id.in_(ids[start : start + 500])
+                )
                 current.update({lead_id: (total, q) for lead_id, total, q in s.execute(query)})
-                wanted = [i for i in chunk if i in qualified]
-                if wanted:
-                    query2 = select(Lead.id, Lead.stage).where(Lead.id.in_(wanted))
-                    stages.update({lead_id: stage for lead_id, stage in s.execute(query2)})
             fresh = [r for i, r in rows.items() if i not in current]
             known = [{**r, "key": i} for i, r in rows.items() if i in current]
             moved = [
@@ -446,26 +449,19 @@ class Store:
                 )
             if moved:
                 keep = ("lead_id", "definition_version_id", "as_of", "total", "qualified", "explanation")
-                history = [{k: r[k] for k in keep} for r in moved]
-                s.execute(insert(_table(ScoreHistory)), history)
-            changes = []
-            for lead_id, sc in qualified.items():
-                if stages.get(lead_id) in PRE_MQL:
-                    changes.append({
-                        "lead_id": lead_id, "from_stage": stages[lead_id], "to_stage": "mql", "at": now,
-                        "reason": "qualified:" + ",".join(sc.qualified_by), "actor": actor,
-                        "definition_version_id": version_id, "details": {"score": rows[lead_id]["explanation"]},
-                    })  # fmt: skip
-                    new_mqls.append(lead_id)
-            if changes:
-                s.execute(insert(_table(StageChange)), changes)
-                leads_t = _table(Lead)
-                s.execute(
-                    update(leads_t).where(
-                        leads_t.c.id == bindparam("key"), or_(*(leads_t.c.stage == stage for stage in PRE_MQL))
-                    ),
-                    [{"key": c["lead_id"], "stage": "mql"} for c in changes],
-                )
+                s.execute(insert(_table(ScoreHistory)), [{k: r[k] for k in keep} for r in moved])
+            lifecycle.load_leads(s, [x.lead_id for x in scores if x.qualified or x.engagement > 0])
+            for sc in scores:
+                if lifecycle.on_score(  # stage moves, routing and webhooks: store/lifecycle.py
+                    s,
+                    sc,
+                    rows[sc.lead_id]["explanation"],
+                    definition_version_id=version_id,
+                    engagement_events=events,
+                    actor=actor,
+                    now=now,
+                ):
+                    new_mqls.append(sc.lead_id)
         return new_mqls
 
     # -- API keys ----------------------------------------------------------------------------------------

@@ -141,8 +141,14 @@ def test_openapi_documents_every_endpoint_and_the_docs_name_them(server: Server)
     spec = httpx.get(f"{server.url}/openapi.json").json()
     leads_body = spec["paths"]["/api/leads"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert leads_body["oneOf"][1]["type"] == "array" and "email" in leads_body["oneOf"][0]["properties"]
-    docs = (Path(__file__).resolve().parents[2] / "docs" / "service.md").read_text()
-    app = create_app(server.store)
+    docs = "\n".join(p.read_text() for p in (Path(__file__).resolve().parents[2] / "docs").glob("*.md"))
+    app = create_app(server.store, background=False)
     for path, methods in app.openapi()["paths"].items():
         for method in methods:
-            assert f"{method.upper()} {path}" in docs, f"{method.upper()} {path} is not in docs/service.md"
+            assert f"{method.upper()} {path}" in docs, f"{method.upper()} {path} is not in docs/"
+
+
+def test_consent_traits_on_an_upsert_are_recorded_like_identify_ones(server: Server) -> None:
+    post(server, "/api/leads", {"id": "c1", "email": "c1@acme.io", "traits": {"email_opt_in": "no"}})
+    found = httpx.get(f"{server.url}/api/leads/c1/lifecycle", auth=(server.admin_key, "")).json()
+    assert found["consent"]["email"] is False
