@@ -179,10 +179,13 @@ def on_score(
     return False
 
 
-def load_leads(s: Session, lead_ids: list[str]) -> None:
-    """Bring these leads into the session in one query, so ``on_score`` reads them without one each."""
+def load_leads(s: Session, lead_ids: list[str]) -> list[Lead]:
+    """Bring these leads into the session in one query, so ``on_score`` reads them without one each.  The
+    session holds its objects weakly: keep the returned list while they are used."""
+    leads: list[Lead] = []
     for start in range(0, len(lead_ids), 500):
-        s.scalars(select(Lead).where(Lead.id.in_(lead_ids[start : start + 500]))).all()
+        leads.extend(s.scalars(select(Lead).where(Lead.id.in_(lead_ids[start : start + 500]))).all())
+    return leads
 
 
 def on_merge(s: Session, loser: Lead, survivor: Lead, *, actor: str, now: datetime) -> None:

@@ -450,7 +450,7 @@ class Store:
             if moved:
                 keep = ("lead_id", "definition_version_id", "as_of", "total", "qualified", "explanation")
                 s.execute(insert(_table(ScoreHistory)), [{k: r[k] for k in keep} for r in moved])
-            lifecycle.load_leads(s, [x.lead_id for x in scores if x.qualified or x.engagement > 0])
+            held = lifecycle.load_leads(s, [x.lead_id for x in scores if x.qualified or x.engagement > 0])
             for sc in scores:
                 if lifecycle.on_score(  # stage moves, routing and webhooks: store/lifecycle.py
                     s,
@@ -462,6 +462,7 @@ class Store:
                     now=now,
                 ):
                     new_mqls.append(sc.lead_id)
+            del held
         return new_mqls
 
     # -- API keys ----------------------------------------------------------------------------------------
