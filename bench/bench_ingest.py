@@ -178,7 +178,9 @@ def main() -> None:
     parser.add_argument("--leads", type=int, default=3000)
     parser.add_argument("--rate", type=int, default=500)
     parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--note", default="", help="Conditions of the run (other load on the machine), kept with it.")
     args = parser.parse_args()
+    load_before = round(os.getloadavg()[0], 2)  # other work on the machine before this run added its own
     sys.path.insert(0, str(ROOT))
     from sqlalchemy import select
 
@@ -259,6 +261,8 @@ def main() -> None:
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "store": "SQLite (WAL), server and client on the same 2 cores",
+        "load_average_before": load_before,
+        "note": args.note,
         "throughput": thr, "latency": lat,
         "loss_check": {"events_sent": sent, "events_stored": stored_events, "mqls_live": len(live_a),
                        "mqls_batch": len(batch_a), "same_mqls": live_a == batch_a,
@@ -277,7 +281,9 @@ def render(r: dict[str, Any], rate: int) -> str:
     t, lat, loss = r["throughput"], r["latency"], r["loss_check"]
     return "\n".join([
         "# Live ingestion benchmark", "",
-        f"Run {r['when']} on {r['machine']} by `python bench/bench_ingest.py`; {r['store']}.", "",
+        f"Run {r['when']} on {r['machine']} by `python bench/bench_ingest.py`; {r['store']}; load average "
+        f"{r['load_average_before']} before the run (from other work).", "",
+        *([r["note"], ""] if r["note"] else []),
         "| measure | value | target |", "|---|---:|---:|",
         f"| sustained ingest (Segment batches of 500, 2 clients) | {t['events_per_second']:,.0f} events/s | ≥ 10,000 |",
         f"| time until every decision was made ({t['events']:,} events) | {t['seconds_to_all_decisions']:.1f} s | |",
