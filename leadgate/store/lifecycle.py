@@ -48,8 +48,11 @@ def change(
     details: dict[str, Any] | None = None,
     mql: dict[str, Any] | None = None,
     route: bool = True,
+    flush: bool = True,
 ) -> StageChange:
-    """Move ``lead`` to ``to`` and record it; a move to mql is routed; everything is announced."""
+    """Move ``lead`` to ``to`` and record it; a move to mql is routed; everything is announced.  With
+    ``flush=False`` the row is written with the session's next flush unless routing or a webhook needs its
+    id now (many moves in one scoring pass then go in one bulk insert)."""
     mql = mql or {}
     row = StageChange(
         lead_id=lead.id,
@@ -68,14 +71,17 @@ def change(
     )
     s.add(row)
     lead.stage = to
-    s.flush()
+    if flush:
+        s.flush()
     assignment = None
     if to == "mql" and route and consent.allows_sales_contact(s, lead.id):
+        s.flush()
         assignment = routing.assign(s, lead, row, (details or {}).get("score") or {}, now=now)
     elif to in SIDE:
         routing.close_open(s, lead.id, reason=to, now=now)
     if not outbox.wanted(s, "lead.stage_changed", "mql.created", "lead.assigned"):
         return row
+    s.flush()
     move = {
         "id": row.id,
         "from": row.from_stage,
@@ -175,6 +181,7 @@ def on_score(
             cause="score",
             now=now,
             definition_version_id=definition_version_id,
+            flush=False,
         )
     return False
 
