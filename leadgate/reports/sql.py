@@ -62,7 +62,8 @@ class week_start(FunctionElement[str]):
 @compiles(week_start, "sqlite")
 def _week_start_sqlite(element: week_start, compiler: SQLCompiler, **kw: Any) -> str:
     (arg,) = element.clauses
-    return f"date({compiler.process(arg, **kw)}, 'weekday 0', '-6 days')"
+    # the day part of the stored text: SQLite's own parsing rounds 23:59:59.9995 up to the next day
+    return f"date(substr({compiler.process(arg, **kw)}, 1, 10), 'weekday 0', '-6 days')"
 
 
 @compiles(week_start, "postgresql")
