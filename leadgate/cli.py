@@ -335,9 +335,10 @@ def schema(out_path: Path | None) -> None:
 
 
 def _register_service_commands() -> None:
+    from leadgate.cli_reports import COMMANDS as REPORT_COMMANDS
     from leadgate.cli_service import COMMANDS
 
-    for command in COMMANDS:
+    for command in [*COMMANDS, *REPORT_COMMANDS]:
         main.add_command(command)
 
 

@@ -101,7 +101,7 @@ class Window:
             else _utc_naive(now or datetime.now(UTC))
         )
         if hi <= lo:
-            raise LeadgateError(f"to: the range is empty: it must end after it starts (from {lo}, to {hi})")
+            raise LeadgateError(f"to: the range from {start} to {end} is empty: it must end after it starts")
         if seen <= lo:
             raise LeadgateError(f"as_of: {seen} is not after the start of the range ({lo}): nothing would be seen")
         return cls(lo, hi, seen)

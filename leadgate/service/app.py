@@ -24,6 +24,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from leadgate.errors import DefinitionError, LeadgateError
+from leadgate.service import routes_reports
 from leadgate.service.auth import Admin, ApiError, authorize, error_body, json_body
 from leadgate.service.ingest import ingest, problems_of
 from leadgate.service.scorer import Scorer
@@ -78,6 +79,8 @@ def create_app(store: Store, *, rescore_every: float | None = None) -> FastAPI:
     @app.exception_handler(LeadgateError)
     async def _leadgate_error(_r: Request, exc: LeadgateError) -> JSONResponse:
         return JSONResponse(error_body("bad_request", str(exc)), status_code=400)
+
+    app.include_router(routes_reports.router)
 
     @app.get("/health", tags=["service"])
     def health() -> dict[str, str]:

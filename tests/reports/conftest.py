@@ -48,8 +48,8 @@ class Scenario:
     v2: int
 
 
-def build_march(b: Builder) -> tuple[int, int]:
-    v1, v2 = b.version("1"), b.version("2")
+def build_march(b: Builder, definition: str = "classic") -> tuple[int, int]:
+    v1, v2 = b.version("1", definition), b.version("2", definition)
 
     b.lead("A", "2026-03-02 09:00", channel="paid_search", source="google", campaign="spring")
     a = b.mql("A", "2026-03-03 09:00", version=v1)

@@ -214,7 +214,7 @@ def test_a_lead_with_several_mqls_has_one_episode_each(empty: Store) -> None:
 def test_window_errors_are_clear() -> None:
     with pytest.raises(LeadgateError, match="from: '2026-13-01' is not a date"):
         Window.parse("2026-13-01", "2026-03-01")
-    with pytest.raises(LeadgateError, match="to: the range is empty"):
+    with pytest.raises(LeadgateError, match="to: the range from 2026-03-02 to 2026-03-01 is empty"):
         Window.parse("2026-03-02", "2026-03-01")
     with pytest.raises(LeadgateError, match=r"as_of: .* is not after the start"):
         Window.parse("2026-03-02", "2026-03-08", "2026-03-01")
