@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, exists, func, select
+from sqlalchemy import Connection, and_, case, func, select
 
 from leadgate.reports import sql
 from leadgate.reports.model import ALL, SLICE, Column, Report, Window, check_by, ratio
@@ -154,15 +154,13 @@ def _compute(conn: Connection, window: Window, by: str | None, currency: str) ->
     # -- the lead cohort -----------------------------------------------------------------------------------
     if sql.sliceable(by, LEAD_SLICE):
         key = sql.slice_key(by, LEAD_SLICE)
-        qualified = exists().where(
-            SC.c.lead_id == L.c.id, SC.c.to_stage == "mql", sql.not_merge(SC), SC.c.at < window.as_of
-        )
+        ever_mql = select(SC.c.lead_id).where(SC.c.to_stage == "mql", sql.not_merge(SC), SC.c.at < window.as_of)
         stmt = (
             select(
                 *sql.keyed(
                     key,
                     func.count().label("leads"),
-                    func.coalesce(func.sum(case((qualified, 1), else_=0)), 0).label("leads_qualified"),
+                    func.coalesce(func.sum(case((L.c.id.in_(ever_mql), 1), else_=0)), 0).label("leads_qualified"),
                 )
             )
             .select_from(sql.with_attribution(by, L, L.c.id))
@@ -176,57 +174,45 @@ def _compute(conn: Connection, window: Window, by: str | None, currency: str) ->
         for k, r in sql.grouped(conn, stmt, key).items():
             rows.setdefault(k, {}).update(leads=r["leads"], leads_qualified=r["leads_qualified"])
 
-    # -- the MQL cohort: each MQL with its episode's outcomes -----------------------------------------------
-    episodes = _mql_episodes(window)
-    c = episodes
+    # -- the MQL cohort: each MQL with its episode's outcomes and deals -------------------------------------
+    # Outcomes: the episode joined to the lead's stage changes on the lead and a time range only (the
+    # (lead_id, at) index), the stages tested in CASE; a lookup by stage would let a planner without
+    # statistics pick the (to_stage, at) index and scan every MQL once per MQL.  Deals: a lookup by lead.
+    c = _mql_episodes(window)
     ends = func.coalesce(c.c.next_at, window.as_of)
     x = SC.alias("x")
 
     def reached(*stages: str) -> Any:
-        return case(
-            (
-                exists().where(
-                    x.c.lead_id == c.c.lead_id,
-                    x.c.to_stage.in_(stages),
-                    sql.not_merge(x),
-                    x.c.at >= c.c.at,
-                    x.c.at < ends,
-                ),
-                1,
-            ),
-            else_=0,
-        )
+        return func.max(case((x.c.to_stage.in_(stages), 1), else_=0))
 
-    def amount(*where: Any) -> Any:
+    def amount(value: Any) -> Any:
         return (
-            select(func.coalesce(func.sum(OPP.c.amount), 0))
+            select(func.coalesce(func.sum(value), 0))
             .where(
                 OPP.c.lead_id == c.c.lead_id,
                 OPP.c.currency == currency,
                 OPP.c.created_at >= c.c.at,
                 OPP.c.created_at < ends,
-                *where,
             )
             .scalar_subquery()
         )
 
-    recycled = reached("recycled")
+    episode = (c.c.id, c.c.lead_id, c.c.at, c.c.mql_type, c.c.definition_version_id, c.c.next_at)
     per_mql = (
         select(
-            c.c.lead_id,
-            c.c.at,
-            c.c.mql_type,
-            c.c.definition_version_id,
-            case((c.c.mql_type == "reactivated", 1), else_=0).label("reactivated"),
+            *episode,
             reached(*SQL_OR_LATER).label("sql_"),
             reached("customer").label("customer"),
-            recycled.label("recycled"),
-            case((and_(recycled == 1, c.c.next_at.is_not(None)), 1), else_=0).label("requalified"),
+            reached("recycled").label("recycled"),
             reached("disqualified").label("disqualified"),
-            amount().label("pipeline"),
-            amount(OPP.c.status == "won").label("revenue"),
+            amount(OPP.c.amount).label("pipeline"),
+            amount(case((OPP.c.status == "won", OPP.c.amount), else_=0)).label("revenue"),
+        )
+        .select_from(
+            c.outerjoin(x, and_(x.c.lead_id == c.c.lead_id, x.c.at >= c.c.at, x.c.at < ends, sql.not_merge(x)))
         )
         .where(c.c.at >= window.start, c.c.at < window.cut)
+        .group_by(*episode)
         .subquery("per_mql")
     )
     m = per_mql
@@ -238,10 +224,12 @@ def _compute(conn: Connection, window: Window, by: str | None, currency: str) ->
         *sql.keyed(
             key,
             func.count().label("mqls"),
-            *(
-                func.coalesce(func.sum(m.c[name]), 0).label(name)
-                for name in ("reactivated", "sql_", "customer", "recycled", "requalified", "disqualified")
+            func.coalesce(func.sum(case((m.c.mql_type == "reactivated", 1), else_=0)), 0).label("reactivated"),
+            *(func.coalesce(func.sum(m.c[name]), 0).label(name) for name in ("sql_", "customer", "recycled")),
+            func.coalesce(func.sum(case((and_(m.c.recycled == 1, m.c.next_at.is_not(None)), 1), else_=0)), 0).label(
+                "requalified"
             ),
+            func.coalesce(func.sum(m.c.disqualified), 0).label("disqualified"),
             func.coalesce(func.sum(m.c.pipeline), 0).label("pipeline"),
             func.coalesce(func.sum(m.c.revenue), 0).label("revenue"),
         )

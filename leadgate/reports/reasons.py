@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import Connection, func, null, select
+from sqlalchemy import Connection, case, func, null, select
 
 from leadgate.reports import sql
 from leadgate.reports.model import SLICE, Column, Report, Window, check_by, ratio
@@ -18,6 +18,9 @@ from leadgate.store.store import Store
 
 L, SC = sql.leads, sql.stage_changes
 S = Score.__table__
+
+#: The stages a lead leaves the funnel for (with a reason).
+OUT = ("disqualified", "recycled")
 
 #: Report kinds in the order they are listed: the stage moved to, or "definition".
 KINDS = ("disqualified", "recycled", "definition")
@@ -66,25 +69,34 @@ def _compute(conn: Connection, window: Window, by: str | None) -> list[dict[str,
     per_kind: Counter[tuple[str, str]] = Counter()
 
     # -- moves to disqualified and recycled ----------------------------------------------------------------
-    m = SC.alias("m")
-    episode_type = (
-        select(m.c.mql_type)
-        .where(m.c.lead_id == SC.c.lead_id, m.c.to_stage == "mql", sql.not_merge(m), m.c.at <= SC.c.at)
-        .order_by(m.c.at.desc(), m.c.id.desc())
-        .limit(1)
-        .scalar_subquery()
+    # The MQL type of the episode a move ends: the lead's MQLs and moves in time order, numbered by how many
+    # MQLs came so far (``episode``); the type of the episode's MQL is then a maximum over the episode.
+    moved = select(SC.c.lead_id).where(
+        SC.c.to_stage.in_(OUT), sql.not_merge(SC), SC.c.at >= window.start, SC.c.at < window.cut
     )
-    on = sql.Slice(SC.c.lead_id, SC.c.at, episode_type, SC.c.definition_version_id)
-    per = (
-        select(*sql.keyed(sql.slice_key(by, on), SC.c.to_stage.label("kind"), sql.label(SC.c.reason).label("reason")))
-        .select_from(sql.with_attribution(by, SC.join(L, L.c.id == SC.c.lead_id), SC.c.lead_id))
-        .where(
-            SC.c.to_stage.in_(("disqualified", "recycled")),
-            sql.not_merge(SC),
-            L.c.merged_into.is_(None),
-            SC.c.at >= window.start,
-            SC.c.at < window.cut,
+    order: dict[str, Any] = {"partition_by": SC.c.lead_id, "order_by": (SC.c.at, SC.c.id), "rows": (None, 0)}
+    history = (
+        select(
+            SC.c.lead_id,
+            SC.c.to_stage,
+            SC.c.at,
+            SC.c.reason,
+            SC.c.mql_type,
+            SC.c.definition_version_id,
+            func.count(case((SC.c.to_stage == "mql", 1))).over(**order).label("episode"),
         )
+        .where(SC.c.to_stage.in_(("mql", *OUT)), sql.not_merge(SC), SC.c.at < window.cut, SC.c.lead_id.in_(moved))
+        .subquery("history")
+    )
+    h = select(
+        history,
+        func.max(history.c.mql_type).over(partition_by=(history.c.lead_id, history.c.episode)).label("episode_type"),
+    ).subquery("typed")
+    on = sql.Slice(h.c.lead_id, h.c.at, h.c.episode_type, h.c.definition_version_id)
+    per = (
+        select(*sql.keyed(sql.slice_key(by, on), h.c.to_stage.label("kind"), sql.label(h.c.reason).label("reason")))
+        .select_from(sql.with_attribution(by, h.join(L, L.c.id == h.c.lead_id), h.c.lead_id))
+        .where(h.c.to_stage.in_(OUT), L.c.merged_into.is_(None), h.c.at >= window.start)
         .subquery("moves")
     )
     stmt = select(per.c.k, per.c.kind, per.c.reason, func.count().label("n")).group_by(
