@@ -10,10 +10,12 @@ Two cohorts (docs/reports.md, "Cohorts"):
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import Connection, and_, case, func, select
 
+from leadgate.errors import LeadgateError
 from leadgate.reports import sql
 from leadgate.reports.model import ALL, SLICE, Column, Report, Window, check_by, ratio
 from leadgate.reports.shape import arrange, ordered
@@ -92,6 +94,8 @@ def funnel(store: Store, window: Window, by: str | None = None, *, currency: str
     """The funnel report of ``window``, optionally sliced ``by`` one of ``model.BY``."""
     by = check_by(by)
     currency = currency.strip().upper()
+    if not re.fullmatch(r"[A-Z]{3}", currency):
+        raise LeadgateError(f"currency: expected a three-letter ISO 4217 code such as USD, found {currency!r}")
     with db.snapshot(store.engine) as conn:
         total = _compute(conn, window, None, currency)[ALL]
         rows = _compute(conn, window, by, currency) if by else {ALL: total}

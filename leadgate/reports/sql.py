@@ -39,7 +39,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from leadgate.reports.model import ALL, NONE
 from leadgate.store.models import DefinitionVersion, Lead, StageChange
-from leadgate.store.models_lifecycle import Assignment, LeadAttribution, Opportunity, SalesFeedback
+from leadgate.store.models_lifecycle import Assignment, LeadAttribution, Opportunity
 
 leads = Lead.__table__
 stage_changes = StageChange.__table__
@@ -47,7 +47,6 @@ definition_versions = DefinitionVersion.__table__
 attribution = LeadAttribution.__table__
 assignments = Assignment.__table__
 opportunities = Opportunity.__table__
-feedback = SalesFeedback.__table__
 
 #: The percentiles every report gives, as exact fractions.
 PERCENTILES = {"median": Fraction(1, 2), "p90": Fraction(9, 10)}
@@ -182,10 +181,6 @@ def interpolate(n: int, at: dict[int, float]) -> dict[str, float | None]:
         frac = h - lo
         out[name] = at[lo] if frac == 0 else at[lo] + float(frac) * (at[lo + 1] - at[lo])
     return out
-
-
-def empty_percentiles() -> dict[str, float | None]:
-    return dict.fromkeys(PERCENTILES)
 
 
 def definition_labels(conn: Connection, ids: Iterable[str]) -> dict[str, str]:

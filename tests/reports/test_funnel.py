@@ -218,5 +218,9 @@ def test_window_errors_are_clear() -> None:
         Window.parse("2026-03-02", "2026-03-01")
     with pytest.raises(LeadgateError, match=r"as_of: .* is not after the start"):
         Window.parse("2026-03-02", "2026-03-08", "2026-03-01")
+    with pytest.raises(
+        LeadgateError, match="currency: expected a three-letter ISO 4217 code such as USD, found 'EURO'"
+    ):
+        funnel(None, WINDOW, currency="euro")  # type: ignore[arg-type]
     with pytest.raises(LeadgateError, match="by: expected one of week, channel"):
         funnel(None, WINDOW, "owner")  # type: ignore[arg-type]  (checked before the store is touched)
