@@ -31,7 +31,8 @@ from leadgate.engines.sqlite import register_functions
 from leadgate.errors import LeadgateError
 from leadgate.result import LeadScore
 from leadgate.scoretable import ScoreTable
-from leadgate.store import db
+from leadgate.store import attribution, db, lifecycle
+from leadgate.store.clock import to_micros, utcnow
 from leadgate.store.models import (
     Account,
     ApiKey,
@@ -43,11 +44,10 @@ from leadgate.store.models import (
     Rejected,
     Score,
     ScoreHistory,
-    StageChange,
 )
 from leadgate.store.views import VIEW_NAMES, view_statements
 
-SCOPES = frozenset({"write", "admin"})
+SCOPES = frozenset({"write", "sales", "admin"})  # sales: feedback, first touch, opportunities, consent
 KEY_CACHE_SECONDS = 5.0
 
 
@@ -56,18 +56,7 @@ def _hash(secret: str) -> str:
 
 
 #: Stages before MQL: a lead in one of these that qualifies moves to "mql".
-PRE_MQL = ("subscriber", "lead")
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
-def to_micros(when: datetime) -> int:
-    if when.tzinfo is not None:
-        when = when.astimezone(UTC).replace(tzinfo=None)
-    delta = when - datetime(1970, 1, 1)
-    return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
+PRE_MQL = lifecycle.PRE_MQL
 
 
 def normalize_email(email: str | None) -> str | None:
@@ -224,6 +213,7 @@ class Store:
         survivor.created_at = min(survivor.created_at, loser.created_at)
         survivor.created_us = min(survivor.created_us, loser.created_us)
         loser.merged_into = survivor.id
+        lifecycle.on_merge(s, loser, survivor, actor=actor, now=now)
         s.add(
             AuditEntry(
                 at=now,
@@ -282,6 +272,7 @@ class Store:
                     is_bot=e.is_bot,
                 )
             )
+        attribution.capture(s, fresh, now)
         return fresh
 
     def reject(self, s: Session, source: str, payload: dict[str, Any], problems: list[str]) -> None:
@@ -379,10 +370,13 @@ class Store:
     def _record_scores(self, scores: list[LeadScore], version_id: int, as_of: datetime, actor: str) -> list[str]:
         new_mqls: list[str] = []
         now = utcnow()
+        defn = self._definitions.get(version_id)
+        events = {name for rule in defn.engagement for name in rule.events} if defn is not None else set()
         with self.session() as s, s.begin():
             current = {
                 c.lead_id: c for c in s.scalars(select(Score).where(Score.lead_id.in_([x.lead_id for x in scores])))
             }
+            lifecycle.load_leads(s, [x.lead_id for x in scores if x.qualified or x.engagement > 0])
             for sc in scores:
                 explanation = sc.to_dict()
                 row = current.get(sc.lead_id)
@@ -404,23 +398,16 @@ class Store:
                             explanation=explanation,
                         )
                     )
-                if sc.qualified:
-                    lead = s.get(Lead, sc.lead_id)
-                    if lead is not None and lead.stage in PRE_MQL:
-                        s.add(
-                            StageChange(
-                                lead_id=lead.id,
-                                from_stage=lead.stage,
-                                to_stage="mql",
-                                at=now,
-                                reason="qualified:" + ",".join(sc.qualified_by),
-                                actor=actor,
-                                definition_version_id=version_id,
-                                details={"score": explanation},
-                            )
-                        )
-                        lead.stage = "mql"
-                        new_mqls.append(lead.id)
+                if lifecycle.on_score(  # stage moves, routing and webhooks: store/lifecycle.py
+                    s,
+                    sc,
+                    explanation,
+                    definition_version_id=version_id,
+                    engagement_events=events,
+                    actor=actor,
+                    now=now,
+                ):
+                    new_mqls.append(sc.lead_id)
         return new_mqls
 
     # -- API keys ----------------------------------------------------------------------------------------
