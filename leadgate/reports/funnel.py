@@ -108,7 +108,7 @@ def funnel(store: Store, window: Window, by: str | None = None, *, currency: str
             f"{other} opportunities of MQL leads in other currencies than {currency} are not in pipeline or revenue "
             "(no conversion: run the report per currency)"
         )
-    if by in ("mql_type", "definition_version"):
+    if by in sql.MQL_SLICES:
         notes.append(f"leads that never became MQLs have no {by}: leads and mql_rate are given in the total only")
     return Report(
         "funnel",
@@ -136,6 +136,8 @@ def _mql_episodes(window: Window) -> Any:
             SC.c.lead_id,
             SC.c.at,
             SC.c.mql_type,
+            SC.c.mql_basis,
+            SC.c.mql_motion,
             SC.c.definition_version_id,
             func.row_number().over(**order).label("seq"),
             sql.typed_lead(SC.c.at).over(**order).label("next_at"),
@@ -201,7 +203,7 @@ def _compute(conn: Connection, window: Window, by: str | None, currency: str) ->
             .scalar_subquery()
         )
 
-    episode = (c.c.id, c.c.lead_id, c.c.at, c.c.mql_type, c.c.definition_version_id, c.c.next_at)
+    episode = (c.c.id, c.c.lead_id, c.c.at, *sql.mql_columns(c).values(), c.c.next_at)
     per_mql = (
         select(
             *episode,
@@ -220,10 +222,7 @@ def _compute(conn: Connection, window: Window, by: str | None, currency: str) ->
         .subquery("per_mql")
     )
     m = per_mql
-    mql_slice = sql.Slice(
-        lead_id=m.c.lead_id, at=m.c.at, mql_type=m.c.mql_type, definition_version_id=m.c.definition_version_id
-    )
-    key = sql.slice_key(by, mql_slice)
+    key = sql.slice_key(by, sql.Slice(m.c.lead_id, m.c.at, sql.mql_columns(m)))
     stmt = select(
         *sql.keyed(
             key,
@@ -255,7 +254,7 @@ def _compute(conn: Connection, window: Window, by: str | None, currency: str) ->
     first = (
         select(
             *sql.keyed(
-                sql.slice_key(by, sql.Slice(L.c.id, c.c.at, c.c.mql_type, c.c.definition_version_id)),
+                sql.slice_key(by, sql.Slice(L.c.id, c.c.at, sql.mql_columns(c))),
                 sql.seconds_between(c.c.at, L.c.created_at).label("v"),
             )
         )

@@ -16,7 +16,7 @@ from typing import IO, Any, Literal
 from leadgate.errors import LeadgateError
 
 #: The ways a report can be sliced (``--by``).
-BY = ("week", "channel", "source", "campaign", "mql_type", "definition_version")
+BY = ("week", "channel", "source", "campaign", "mql_type", "mql_basis", "mql_motion", "definition_version")
 #: The label of a slice with no value (no first touch, no UTM value, no MQL type, no definition version).
 NONE = "(none)"
 #: The slice label of the total row (and of the only row of a report that is not sliced).
@@ -45,7 +45,7 @@ SLICE = Column(
     "slice",
     "Slice",
     "label",
-    "The slice value: week start (Monday), first-touch value, MQL type or definition version; all in the total.",
+    "The slice value: week start (Monday), first-touch value, MQL type, basis, motion or definition version.",
 )
 
 

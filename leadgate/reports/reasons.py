@@ -22,6 +22,9 @@ S = Score.__table__
 #: The stages a lead leaves the funnel for (with a reason).
 OUT = ("disqualified", "recycled")
 
+#: The MQL's attributes a move takes from the MQL whose episode it ends.
+MQL_ATTRIBUTES = ("mql_type", "mql_basis", "mql_motion")
+
 #: Report kinds in the order they are listed: the stage moved to, or "definition".
 KINDS = ("disqualified", "recycled", "definition")
 
@@ -82,17 +85,21 @@ def _compute(conn: Connection, window: Window, by: str | None) -> list[dict[str,
             SC.c.at,
             SC.c.reason,
             SC.c.mql_type,
+            SC.c.mql_basis,
+            SC.c.mql_motion,
             SC.c.definition_version_id,
             func.count(case((SC.c.to_stage == "mql", 1))).over(**order).label("episode"),
         )
         .where(SC.c.to_stage.in_(("mql", *OUT)), sql.not_merge(SC), SC.c.at < window.cut, SC.c.lead_id.in_(moved))
         .subquery("history")
     )
+    episode: dict[str, Any] = {"partition_by": (history.c.lead_id, history.c.episode)}
     h = select(
         history,
-        func.max(history.c.mql_type).over(partition_by=(history.c.lead_id, history.c.episode)).label("episode_type"),
+        *(func.max(history.c[name]).over(**episode).label(f"episode_{name}") for name in MQL_ATTRIBUTES),
     ).subquery("typed")
-    on = sql.Slice(h.c.lead_id, h.c.at, h.c.episode_type, h.c.definition_version_id)
+    mql = {name: h.c[f"episode_{name}"] for name in MQL_ATTRIBUTES}
+    on = sql.Slice(h.c.lead_id, h.c.at, {**mql, "definition_version": h.c.definition_version_id})
     per = (
         select(*sql.keyed(sql.slice_key(by, on), h.c.to_stage.label("kind"), sql.label(h.c.reason).label("reason")))
         .select_from(sql.with_attribution(by, h.join(L, L.c.id == h.c.lead_id), h.c.lead_id))
@@ -108,7 +115,12 @@ def _compute(conn: Connection, window: Window, by: str | None) -> list[dict[str,
 
     # -- the definition's disqualifiers on the current scores of the window's leads -------------------------
     found = S.c.explanation["disqualify_reasons"]
-    on = sql.Slice(L.c.id, L.c.created_at, null(), S.c.definition_version_id)
+    none = null()
+    on = sql.Slice(
+        L.c.id,
+        L.c.created_at,
+        {"mql_type": none, "mql_basis": none, "mql_motion": none, "definition_version": S.c.definition_version_id},
+    )
     stmt = (
         select(*sql.keyed(sql.slice_key(by, on), found.label("found")))
         .select_from(sql.with_attribution(by, L.join(S, S.c.lead_id == L.c.id), L.c.id))

@@ -81,7 +81,7 @@ def _compute(conn: Connection, window: Window, by: str | None) -> dict[str, dict
     speed_s = case(
         (touched, func.coalesce(A.c.speed_to_lead_seconds, sql.seconds_between(A.c.first_touch_at, A.c.assigned_at)))
     )
-    on = sql.Slice(L.c.id, A.c.assigned_at, SC.c.mql_type, SC.c.definition_version_id)
+    on = sql.Slice(L.c.id, A.c.assigned_at, sql.mql_columns(SC))
     source = sql.with_attribution(
         by, A.join(L, L.c.id == A.c.lead_id).outerjoin(SC, SC.c.id == A.c.stage_change_id), A.c.lead_id
     )

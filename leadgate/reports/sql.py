@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -98,15 +98,28 @@ def label(value: ColumnElement[Any]) -> ColumnElement[str]:
     return func.coalesce(func.nullif(cast(value, String), ""), NONE)
 
 
+#: Slices that are properties of an MQL (the cohort of leads cannot be cut by them).
+MQL_SLICES = ("mql_type", "mql_basis", "mql_motion", "definition_version")
+
+
 @dataclass(frozen=True)
 class Slice:
-    """What a cohort row offers to slice by: its lead, its time, and (for MQL-based cohorts) its MQL type
-    and definition version.  ``None`` for the last two means the cohort cannot be sliced that way."""
+    """What a cohort row offers to slice by: its lead, its time, and (for cohorts tied to an MQL) the MQL's
+    type, basis, motion and definition version by slice name; ``mql`` None: the cohort has no MQL."""
 
     lead_id: ColumnElement[str]
     at: ColumnElement[Any]
-    mql_type: ColumnElement[Any] | None = None
-    definition_version_id: ColumnElement[Any] | None = None
+    mql: Mapping[str, ColumnElement[Any]] | None = None
+
+
+def mql_columns(source: FromClause) -> dict[str, ColumnElement[Any]]:
+    """The MQL slices of a from-clause with ``stage_changes``' columns (``mql_type`` ... ``definition_version_id``)."""
+    return {
+        "mql_type": source.c.mql_type,
+        "mql_basis": source.c.mql_basis,
+        "mql_motion": source.c.mql_motion,
+        "definition_version": source.c.definition_version_id,
+    }
 
 
 def slice_key(by: str | None, on: Slice) -> ColumnElement[str] | None:
@@ -117,17 +130,13 @@ def slice_key(by: str | None, on: Slice) -> ColumnElement[str] | None:
         return week_start(on.at)
     if by in ("channel", "source", "campaign"):
         return label(attribution.c[by])
-    if by == "mql_type" and on.mql_type is not None:
-        return label(on.mql_type)
-    if by == "definition_version" and on.definition_version_id is not None:
-        return label(on.definition_version_id)
+    if by in MQL_SLICES and on.mql is not None:
+        return label(on.mql[by])
     raise ValueError(f"this cohort cannot be sliced by {by}")  # callers check ``sliceable`` first
 
 
 def sliceable(by: str | None, on: Slice) -> bool:
-    return not (
-        (by == "mql_type" and on.mql_type is None) or (by == "definition_version" and on.definition_version_id is None)
-    )
+    return on.mql is not None or by not in MQL_SLICES
 
 
 def with_attribution(by: str | None, source: FromClause, lead_id: ColumnElement[str]) -> FromClause:

@@ -93,6 +93,8 @@ class Builder:
         cause: str = "feedback",
         version: int | None = None,
         mql_type: str | None = None,
+        basis: str | None = None,
+        motion: str | None = None,
     ) -> int:
         """A stage change (any stage, any cause)."""
         return self._insert(
@@ -107,10 +109,26 @@ class Builder:
             details={},
             cause=cause,
             mql_type=mql_type,
+            mql_basis=basis,
+            mql_motion=motion,
         )
 
-    def mql(self, lead_id: str, at: str, *, type: str = "new", version: int | None = None, cause: str = "score") -> int:
-        return self.move(lead_id, "mql", at, reason="qualified:score", cause=cause, version=version, mql_type=type)
+    def mql(
+        self,
+        lead_id: str,
+        at: str,
+        *,
+        type: str = "new",
+        version: int | None = None,
+        cause: str = "score",
+        basis: str | None = None,
+        motion: str | None = None,
+    ) -> int:
+        """A move to mql with its type, basis (fit / intent) and motion (product_led / sales_led)."""
+        reason = "qualified:score"
+        return self.move(
+            lead_id, "mql", at, reason=reason, cause=cause, version=version, mql_type=type, basis=basis, motion=motion
+        )
 
     def assign(
         self,

@@ -2,6 +2,8 @@
 postgres suite) with a dozen leads whose lifecycle rows are written straight into the tables.
 
 The window is 2026-03-02 (a Monday) to 2026-03-15 inclusive: ISO weeks 2026-03-02 and 2026-03-09.
+MQL basis and motion: A intent / sales-led, B fit / sales-led then intent / product-led, C intent /
+product-led, H fit / sales-led, K intent / sales-led, M none.
 
 - A, created 03-02 09:00, first touch paid_search / google / spring: MQL 03-03 09:00 (new, v1), sql 03-04,
   opportunity 03-05, customer 03-20; deals o1 1000 won (03-05), o2 500 lost (03-06), o4 900 EUR (03-07).
@@ -52,7 +54,7 @@ def build_march(b: Builder, definition: str = "classic") -> tuple[int, int]:
     v1, v2 = b.version("1", definition), b.version("2", definition)
 
     b.lead("A", "2026-03-02 09:00", channel="paid_search", source="google", campaign="spring")
-    a = b.mql("A", "2026-03-03 09:00", version=v1)
+    a = b.mql("A", "2026-03-03 09:00", version=v1, basis="intent", motion="sales_led")
     b.assign("A", "2026-03-03 09:00", sla=3600, touched="2026-03-03 09:30", mql=a)
     b.move("A", "sql", "2026-03-04 10:00", reason="accepted", version=v1)
     b.move("A", "opportunity", "2026-03-05 00:00", reason="opportunity_open", cause="opportunity", version=v1)
@@ -62,16 +64,16 @@ def build_march(b: Builder, definition: str = "classic") -> tuple[int, int]:
     b.move("A", "customer", "2026-03-20 00:00", reason="opportunity_won", cause="opportunity", version=v1)
 
     b.lead("B", "2026-03-02 12:00", channel="organic_search", source="google")
-    b1 = b.mql("B", "2026-03-04 12:00", version=v1)
+    b1 = b.mql("B", "2026-03-04 12:00", version=v1, basis="fit", motion="sales_led")
     b.assign("B", "2026-03-04 12:00", sla=3600, touched="2026-03-04 15:00", closed="2026-03-06 00:00", mql=b1)
     b.move("B", "recycled", "2026-03-06 00:00", reason="not_now", version=v1)
-    b2 = b.mql("B", "2026-03-10 12:00", type="reactivated", version=v2)
+    b2 = b.mql("B", "2026-03-10 12:00", type="reactivated", version=v2, basis="intent", motion="product_led")
     b.assign("B", "2026-03-10 12:00", sla=86400, mql=b2)
     b.move("B", "sql", "2026-03-12 00:00", reason="accepted", version=v2)
     b.opportunity("o3", "B", 2000, created="2026-03-13 00:00")
 
     b.lead("C", "2026-03-09 10:00")
-    c = b.mql("C", "2026-03-09 10:30", version=v2)
+    c = b.mql("C", "2026-03-09 10:30", version=v2, basis="intent", motion="product_led")
     b.assign("C", "2026-03-09 10:30", sla=3600, closed="2026-03-09 10:45", mql=c)
     b.move("C", "disqualified", "2026-03-11 00:00", reason="no_budget", version=v2)
 
@@ -92,7 +94,7 @@ def build_march(b: Builder, definition: str = "classic") -> tuple[int, int]:
 
     b.lead("H", "2026-02-20 00:00", channel="paid_search")
     b.opportunity("o6", "H", 700, created="2026-02-25 00:00")
-    h = b.mql("H", "2026-03-02 00:00", version=v1)
+    h = b.mql("H", "2026-03-02 00:00", version=v1, basis="fit", motion="sales_led")
     b.assign("H", "2026-03-02 00:00", touched="2026-03-02 06:00", mql=h)
     b.move("H", "recycled", "2026-03-14 00:00", reason="not_accepted", cause="timer", version=v2)
 
@@ -104,7 +106,7 @@ def build_march(b: Builder, definition: str = "classic") -> tuple[int, int]:
     b.score("J", version=v1, disqualify=["spam"])
 
     b.lead("K", "2026-03-05 00:00", channel="email")
-    k = b.mql("K", "2026-03-08 00:00", version=v1)
+    k = b.mql("K", "2026-03-08 00:00", version=v1, basis="intent", motion="sales_led")
     b.assign("K", "2026-03-08 00:00", sla=86400, breached="2026-03-09 00:01", mql=k)
     b.move("K", "mql", "2026-03-12 00:00", reason="merged", cause="merge", version=v1)
     b.move("K", "opportunity", "2026-03-14 00:00", reason="opportunity_open", cause="opportunity", version=v2)

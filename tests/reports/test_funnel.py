@@ -139,6 +139,16 @@ def test_by_mql_type_gives_leads_only_in_the_total(march: Scenario) -> None:
     assert "leads that never became MQLs have no mql_type" in report.notes[-1]
 
 
+def test_by_mql_basis(march: Scenario) -> None:
+    rows = by_slice(funnel(march.store, WINDOW, "mql_basis").rows)
+    assert list(rows) == ["fit", "intent", "(none)"]
+    fit, intent = rows["fit"], rows["intent"]
+    assert (fit["mqls"], fit["sqls"], fit["recycled"], fit["requalified"], fit["leads"]) == (2, 0, 2, 1, None)  # B, H
+    assert (intent["mqls"], intent["sqls"], intent["customers"], intent["pipeline"]) == (4, 3, 1, 3800.0)  # A B C K
+    assert intent["time_to_mql_median_seconds"] == 86400  # first MQLs A, C, K: 1800, 86400, 259200
+    assert rows["(none)"]["mqls"] == 1  # M: a manual move records no basis
+
+
 def test_by_definition_version_labels_versions(march: Scenario) -> None:
     rows = funnel(march.store, WINDOW, "definition_version").rows
     assert [(r["slice"], r["mqls"]) for r in rows] == [("classic v1", 4), ("classic v2", 2), ("(none)", 1)]

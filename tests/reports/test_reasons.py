@@ -60,6 +60,16 @@ def test_by_mql_type_of_the_episode_and_definition_version_of_the_move(march: Sc
     ]
 
 
+def test_by_mql_basis_of_the_episode(march: Scenario) -> None:
+    assert rows_of(reasons(march.store, WINDOW, "mql_basis").rows) == [
+        ("fit", "recycled", "not_accepted", 1, 0.5),  # H
+        ("fit", "recycled", "not_now", 1, 0.5),  # B's first MQL was fit, its second intent
+        ("intent", "disqualified", "no_budget", 1, 1.0),  # C
+        ("(none)", "definition", "student", 2, 1.0),
+        ("(none)", "definition", "competitor", 1, 0.5),
+    ]
+
+
 def test_by_week(march: Scenario) -> None:
     assert rows_of(reasons(march.store, WINDOW, "week").rows) == [
         ("2026-03-02", "recycled", "not_now", 1, 1.0),

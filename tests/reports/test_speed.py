@@ -57,6 +57,15 @@ def test_by_mql_type_through_the_assignments_mql(march: Scenario) -> None:
     assert rows["(none)"]["sla_attainment"] is None
 
 
+def test_by_mql_motion(march: Scenario) -> None:
+    rows = {r["slice"]: r for r in speed(march.store, WINDOW, "mql_motion").rows}
+    assert {k: (r["assignments"], r["touched"], r["sla_attainment"]) for k, r in rows.items()} == {
+        "product_led": (2, 0, 0.0),  # B's second (breached), C (closed untouched)
+        "sales_led": (4, 3, pytest.approx(1 / 3)),  # A met; B, K breached; H without SLA
+        "(none)": (1, 1, None),  # M
+    }
+
+
 def test_by_week_and_channel(march: Scenario) -> None:
     weeks = speed(march.store, WINDOW, "week").rows
     assert [(r["slice"], r["assignments"], r["sla_attainment"]) for r in weeks] == [
