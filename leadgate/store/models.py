@@ -105,6 +105,24 @@ class Event(Base):
     is_bot: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class Prediction(Base):
+    """A model's probability of the outcome for a lead, with its top factors (written by ``leadgate
+    predict``).  Definitions read it with ``predicted`` conditions: the latest of a model scored at or
+    before the as-of instant (``scored_us``, exact microseconds like ``events.ts_us``)."""
+
+    __tablename__ = "predictions"
+    __table_args__ = (Index("ix_predictions_lead_model_at", "lead_id", "model", "scored_us"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    lead_id: Mapped[str] = mapped_column(ForeignKey("leads.id"))
+    model: Mapped[str] = mapped_column(String(200))
+    model_version: Mapped[str | None] = mapped_column(String(64))
+    probability: Mapped[float] = mapped_column(Float)
+    factors: Mapped[list[Any]] = mapped_column(JSON().with_variant(JSONB(), "postgresql"), default=list)
+    scored_at: Mapped[datetime]
+    scored_us: Mapped[int] = mapped_column(BigInteger)
+
+
 class DefinitionVersion(Base):
     __tablename__ = "definition_versions"
     __table_args__ = (UniqueConstraint("name", "version"),)

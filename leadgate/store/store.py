@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import secrets
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -41,10 +41,13 @@ from leadgate.store.models import (
     Event,
     Identity,
     Lead,
+    Prediction,
     Rejected,
     Score,
     ScoreHistory,
 )
+from leadgate.store.predictions import IncomingPrediction, record_predictions
+from leadgate.store.rollup import with_account_peers
 from leadgate.store.views import VIEW_NAMES, view_statements
 
 SCOPES = frozenset({"write", "sales", "admin"})  # sales: feedback, first touch, opportunities, consent
@@ -205,6 +208,7 @@ class Store:
         """Move the loser's history to the survivor; scoring then counts the union once."""
         s.execute(update(Event).where(Event.lead_id == loser.id).values(lead_id=survivor.id))
         s.execute(update(Identity).where(Identity.lead_id == loser.id).values(lead_id=survivor.id))
+        s.execute(update(Prediction).where(Prediction.lead_id == loser.id).values(lead_id=survivor.id))
         survivor.traits = {**loser.traits, **survivor.traits}
         if survivor.email is None and loser.email is not None:
             email, loser.email_normalized = loser.email, None
@@ -274,6 +278,12 @@ class Store:
             )
         attribution.capture(s, fresh, now)
         return fresh
+
+    def record_predictions(self, rows: Iterable[IncomingPrediction | Mapping[str, Any]]) -> list[str]:
+        """Store model predictions (``predictions.py``: all rows or, on any bad row, none); returns the live
+        lead ids they were recorded for.  They count from the next ``score`` of those leads."""
+        with self.session() as s, s.begin():
+            return record_predictions(s, rows)
 
     def reject(self, s: Session, source: str, payload: dict[str, Any], problems: list[str]) -> None:
         s.add(Rejected(received_at=utcnow(), source=source, payload=payload, problems={"problems": problems}))
@@ -346,7 +356,9 @@ class Store:
     def score(
         self, lead_ids: Iterable[str] | None = None, as_of: datetime | None = None, actor: str = "system"
     ) -> ScoreOutcome | None:
-        """Score the given leads (or everyone) as of ``as_of`` under the active definition and record it."""
+        """Score the given leads (or everyone) as of ``as_of`` under the active definition and record it.
+
+        With account roll-ups, the given leads' account peers are scored and recorded too (``rollup.py``)."""
         active = self.active_definition()
         if active is None:
             return None
@@ -355,6 +367,9 @@ class Store:
         t = as_of_epoch(when.replace(tzinfo=UTC) if when.tzinfo is None else when)
         query = self.score_sql(defn, t)
         ids = None if lead_ids is None else sorted(set(lead_ids))
+        if ids is not None and defn.account is not None:
+            with self.session() as s:
+                ids = with_account_peers(s, ids)
         with self.engine.connect() as conn:
             for statement in view_statements(self.dialect, defn.field_types(), ids):
                 conn.exec_driver_sql(statement)
