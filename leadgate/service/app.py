@@ -23,7 +23,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from leadgate.errors import DefinitionError, LeadgateError, StoreBusy
-from leadgate.service import routes_rest, routes_sales, routes_webhooks
+from leadgate.service import routes_reports, routes_rest, routes_sales, routes_webhooks
 from leadgate.service.auth import Admin, ApiError, authorize, error_body, json_body
 from leadgate.service.ingest import ingest, problems_of
 from leadgate.service.replay import NotFound, StillInvalid, list_rejected, replay
@@ -107,6 +107,7 @@ def create_app(store: Store, *, rescore_every: float | None = None, background: 
 
     routes_sales.install(app)
     app.include_router(routes_webhooks.router)
+    app.include_router(routes_reports.router)
 
     @app.get("/health", tags=["service"])
     def health() -> dict[str, str]:

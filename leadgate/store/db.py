@@ -16,19 +16,21 @@ import os
 import sqlite3
 import threading
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import Connection, Engine, create_engine, event, make_url
 
 from leadgate.errors import StoreBusy
 
 DEFAULT_URL = "sqlite:///leadgate.db"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 BUSY_TIMEOUT_S = 30.0
-READ_ONLY = "leadgate_read_only"  # execution option: this connection's transactions only read
+READ_ONLY = "leadgate_read_only"  # execution option: this connection's transactions only read (``snapshot``)
 
 
 def database_url(url: str | None = None) -> str:
@@ -170,6 +172,20 @@ def connect(url: str | None = None) -> Engine:
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+@contextmanager
+def snapshot(engine: Engine) -> Iterator[Connection]:
+    """A read-only transaction that sees one consistent state of the store across several queries (reports):
+    on SQLite a deferred transaction (a WAL read snapshot that does not block writers), on PostgreSQL
+    REPEATABLE READ, READ ONLY."""
+    options: dict[str, Any] = {READ_ONLY: True}
+    if engine.dialect.name == "postgresql":
+        options |= {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+    with engine.connect() as conn:
+        conn = conn.execution_options(**options)
+        with conn.begin():
+            yield conn
 
 
 def alembic_config(url: str | None = None) -> Config:
