@@ -262,9 +262,14 @@ def parse_mapping(doc: Any, source: str, kind: str | None = None) -> Mapping:
     try:
         return Mapping.model_validate(doc)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            where = ".".join(str(p) for p in err["loc"])
-            message = err["msg"].removeprefix("Value error, ")
-            problems.append(f"{where}: {message}" if where else message)
-        raise InputError(f"{source}: " + "; ".join(problems)) from None
+        raise InputError(f"{source}: " + "; ".join(validation_problems(exc))) from None
+
+
+def validation_problems(exc: ValidationError) -> list[str]:
+    """A pydantic error as one ``field.path: message`` per problem."""
+    problems = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"])
+        message = err["msg"].removeprefix("Value error, ")
+        problems.append(f"{where}: {message}" if where else message)
+    return problems

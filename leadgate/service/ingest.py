@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from leadgate.service.records import in_transaction, learn_email, prefetch_domains
+from leadgate.service.records import flatten, in_transaction, learn_email, prefetch_domains
 from leadgate.service.scorer import Scorer
 from leadgate.service.validation import EmailProblem, check_email, is_bot
 from leadgate.store import consent
@@ -56,16 +56,6 @@ def _time(value: Any) -> datetime | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC).replace(tzinfo=None)
-
-
-def _flatten(doc: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in doc.items():
-        if isinstance(value, dict):
-            out.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
 
 
 def message_id(msg: dict[str, Any]) -> str:
@@ -251,7 +241,7 @@ def _apply(
     )
     if msg["type"] == "identify":
         traits = msg.get("traits") or (msg.get("context") or {}).get("traits") or {}
-        updates = {k: v for k, v in _flatten(traits).items() if k not in ("email", "id")}
+        updates = {k: v for k, v in flatten(traits).items() if k not in ("email", "id")}
         if normalized:
             updates.update(learn_email(s, store, lead, normalized, received))
         lead.traits = {**lead.traits, **updates}
@@ -260,7 +250,7 @@ def _apply(
         if flags:
             consent.update(s, lead, flags, source="traits", actor=actor, now=received)
     elif msg["type"] == "group":
-        traits = _flatten(msg.get("traits") or {})
+        traits = flatten(msg.get("traits") or {})
         store.upsert_account(s, str(msg["groupId"]), traits, at=received)
         lead.account_id = str(msg["groupId"])
     return lead.id
@@ -270,7 +260,7 @@ def _event(
     msg: dict[str, Any], lead_id: str, sent_at: datetime | None, received: datetime, source: str
 ) -> IncomingEvent:
     kind = msg["type"]
-    props = _flatten(msg.get("properties") or {})
+    props = flatten(msg.get("properties") or {})
     context = msg.get("context") or {}
     if kind in EVENT_FOR:
         page: dict[str, Any] = context["page"] if isinstance(context.get("page"), dict) else {}

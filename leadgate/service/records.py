@@ -22,6 +22,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from leadgate.inputs.mapping import validation_problems
 from leadgate.service.validation import EmailProblem, check_email, email_traits
 from leadgate.store import consent
 from leadgate.store.models import Account, Identity, Lead
@@ -93,17 +94,10 @@ class LeadRecord(_Record):
         return self
 
 
-class AccountRecord(_Record):
-    """An account to create or update; traits are merged into its traits."""
+class AccountRecord(AccountRef):
+    """An account to create or update by ``id``; traits are merged into its traits."""
 
     id: Id
-    domain: str | None = None
-    traits: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("domain")
-    @classmethod
-    def _domain(cls, value: str | None) -> str | None:
-        return None if value is None else clean_domain(value)
 
 
 class EventRecord(_Record):
@@ -147,12 +141,7 @@ def check(kind: str, record: Any) -> tuple[_Record | None, list[str]]:
     try:
         return MODELS[kind].model_validate(record), []
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            where = ".".join(str(p) for p in err["loc"])
-            message = err["msg"].removeprefix("Value error, ")
-            problems.append(f"{where}: {message}" if where else message)
-        return None, problems
+        return None, validation_problems(exc)
 
 
 @dataclass
@@ -174,11 +163,12 @@ class Applied:
         }
 
 
-def _flatten(doc: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+def flatten(doc: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested objects as dotted names: ``{"a": {"b": 1}}`` → ``{"a.b": 1}``."""
     out: dict[str, Any] = {}
     for key, value in doc.items():
         if isinstance(value, dict):
-            out.update(_flatten(value, f"{prefix}{key}."))
+            out.update(flatten(value, f"{prefix}{key}."))
         else:
             out[f"{prefix}{key}"] = value
     return out
@@ -249,7 +239,7 @@ def set_account(s: Session, store: Store, lead: Lead, account: str | AccountRef,
             store.upsert_account(s, account, {}, at=at)
         lead.account_id = account
         return {}
-    traits = _flatten(account.traits)
+    traits = flatten(account.traits)
     if account.id is None and account.domain is None:
         if lead.account_id is None:
             return {f"account_{k}": v for k, v in traits.items()}
@@ -304,7 +294,7 @@ def apply_leads(
         lead = fresh.get(n) or store.resolve(
             s, user_id=r.id, anonymous_id=r.anonymous_id, email=r.email, at=now, actor=actor, known=known
         )
-        updates = {k: v for k, v in _flatten(r.traits).items() if k not in CORE_TRAITS}
+        updates = {k: v for k, v in flatten(r.traits).items() if k not in CORE_TRAITS}
         if r.email:
             updates.update(learn_email(s, store, lead, r.email, now))
         if r.account is not None:
@@ -333,7 +323,7 @@ def _new_lead_id(r: LeadRecord) -> str:
 def apply_accounts(store: Store, s: Session, records: list[AccountRecord], at: datetime | None = None) -> list[str]:
     now = at or utcnow()
     for r in records:
-        traits = _flatten(r.traits)
+        traits = flatten(r.traits)
         if r.domain:
             traits["domain"] = r.domain
         store.upsert_account(s, r.id, traits, at=now)
@@ -378,7 +368,7 @@ def apply_events(
         events.append(
             IncomingEvent(
                 message_id=event_message_id(r), lead_id=lead_id, event=r.event, ts=ts,
-                properties=_flatten(r.properties), source=source,
+                properties=flatten(r.properties), source=source,
             )
         )  # fmt: skip
     return lead_ids, store.record_events(s, events)
