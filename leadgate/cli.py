@@ -344,5 +344,15 @@ def _register_service_commands() -> None:
 _register_service_commands()
 
 
+def _register_learning_commands() -> None:
+    from leadgate.cli_learn import COMMANDS
+
+    for command in COMMANDS:
+        main.add_command(command)
+
+
+_register_learning_commands()
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

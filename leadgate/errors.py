@@ -72,3 +72,8 @@ class InputError(LeadgateError):
 
 class EngineError(LeadgateError):
     """An engine is unavailable or failed to run compiled SQL."""
+
+
+class CalibrationError(LeadgateError):
+    """Calibration or a predictive model cannot go on with these inputs (no outcomes to learn from, an
+    unreachable target, a model file that does not fit the data...)."""
