@@ -278,8 +278,8 @@ def event_candidates(events: EventData, ids: Ids, limits: Limits) -> list[Candid
                 by_leads.append((np.unique(events.lead[mask]).size, str(value)))
             by_leads.sort(key=lambda x: (-x[0], x[1]))
             for count, value in by_leads[: limits.max_property_values]:
-                if count < support or count == np.unique(events.lead[is_name]).size:
-                    continue  # too rare, or the same as the event without the filter
+                if count < support:
+                    continue
                 mask = is_name & (values == value)
                 where = [{"property": prop, "equals": value}]
                 out += _count_candidates(events, mask, name, where, PROPERTY_WINDOWS, ids, limits, support)

@@ -347,6 +347,12 @@ class Calibration:
     changes: list[Change]
     report: Report
     rules: list[ProposedRule]
+    lead_ids: list[str]  # the population, in this order below
+    y: np.ndarray  # converted after the as-of instant
+    train: np.ndarray  # positions of the training leads
+    test: np.ndarray  # positions of the held-out leads
+    fitted: np.ndarray  # the proposal's total per lead, from the fitted points
+    qualified: np.ndarray  # the proposal's MQL decision per lead
 
 
 def propose(
@@ -426,8 +432,9 @@ def calibrate(
         + current.notes
         + [f"{len(outcomes.rejected)} outcome row(s) rejected"] * bool(outcomes.rejected),
     )
+    changes = diff_definitions(current.definition, proposed, current.notes)
     return Calibration(
-        text, proposed, current, diff_definitions(current.definition, proposed, current.notes), report, rules
+        text, proposed, current, changes, report, rules, pop.labels.lead_ids, y, train, test, fitted, proposed_q
     )
 
 

@@ -98,7 +98,8 @@ def tidy(threshold: float) -> float:
 def capacity_threshold(
     total: np.ndarray, blocked: np.ndarray, by_path: np.ndarray, per_week: float, capacity: float
 ) -> tuple[float, list[str]]:
-    """The lowest threshold whose MQLs (counted on these leads) times ``per_week`` stay within capacity."""
+    """The lowest threshold whose MQLs (counted on these leads) times ``per_week`` stay within capacity: the
+    lowest total a qualifying lead has (or one point above every total when none can qualify)."""
     notes: list[str] = []
     paths_only = int((~blocked & by_path).sum())
     if paths_only * per_week > capacity + EPS:

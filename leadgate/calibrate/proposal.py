@@ -47,13 +47,16 @@ class ProposedRule:
 
 
 def flow(value: Any) -> str:
-    """One YAML value on one line (flow style)."""
-    text = yaml.safe_dump(value, default_flow_style=True, sort_keys=False, allow_unicode=True, width=1_000_000)
-    text = text.strip()
-    if text.endswith("\n..."):
-        text = text[: -len("\n...")].strip()
-    elif text.endswith("..."):
-        text = text[:-3].strip()
+    """One YAML value on one line (flow style); characters YAML reads as line breaks are escaped."""
+    for unicode in (True, False):
+        text = yaml.safe_dump(value, default_flow_style=True, sort_keys=False, allow_unicode=unicode, width=1_000_000)
+        text = text.strip()
+        if text.endswith("\n..."):
+            text = text[: -len("\n...")].strip()
+        elif text.endswith("..."):
+            text = text[:-3].strip()
+        if "\n" not in text and yaml.safe_load(text) == value:
+            break
     return text
 
 
