@@ -74,6 +74,14 @@ class EngineError(LeadgateError):
     """An engine is unavailable or failed to run compiled SQL."""
 
 
+class NotFoundError(LeadgateError):
+    """A lead, opportunity, subscription or other stored thing that was named does not exist."""
+
+
+class LifecycleError(LeadgateError):
+    """A lifecycle move that the lead's current stage does not allow (e.g. accepting a lead that is no MQL)."""
+
+
 class CalibrationError(LeadgateError):
     """Calibration or a predictive model cannot go on with these inputs (no outcomes to learn from, an
     unreachable target, a model file that does not fit the data...)."""
