@@ -370,24 +370,15 @@ def schema(out_path: Path | None) -> None:
 
 
 def _register_service_commands() -> None:
+    from leadgate.cli_learn import COMMANDS as LEARN_COMMANDS
     from leadgate.cli_sales import COMMANDS as SALES_COMMANDS
     from leadgate.cli_service import COMMANDS
 
-    for command in [*COMMANDS, *SALES_COMMANDS]:
+    for command in [*COMMANDS, *SALES_COMMANDS, *LEARN_COMMANDS]:
         main.add_command(command)
 
 
 _register_service_commands()
-
-
-def _register_learning_commands() -> None:
-    from leadgate.cli_learn import COMMANDS
-
-    for command in COMMANDS:
-        main.add_command(command)
-
-
-_register_learning_commands()
 
 
 if __name__ == "__main__":  # pragma: no cover

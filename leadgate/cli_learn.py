@@ -24,7 +24,7 @@ from leadgate.definition.durations import parse_duration
 from leadgate.errors import CalibrationError, DefinitionError, InputError, LeadgateError, RowError
 
 F = TypeVar("F", bound=Callable[..., Any])
-out = Console()
+out = Console(soft_wrap=True)  # lines name files: never break them
 err = Console(stderr=True, soft_wrap=True)
 
 
