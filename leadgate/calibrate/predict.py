@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -241,7 +240,3 @@ def write_predictions(predictions: Predictions, path: Path) -> None:
                 f.write(json.dumps(row) + "\n")
     else:
         raise CalibrationError(f"{path}: unknown format; expected .csv, .jsonl or .parquet")
-
-
-def expit(x: float) -> float:
-    return 1 / (1 + math.exp(-x))
