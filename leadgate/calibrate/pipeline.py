@@ -228,6 +228,7 @@ class Learned:
     points: Points
     stats: list[Stats]
     considered: dict[str, int]  # candidates by source, before dropping those that never hold
+    notes: list[str] = field(default_factory=list)
 
 
 def features(
@@ -265,6 +266,15 @@ def learn(
             X = np.hstack([X, X2[:, useful]])
     model = fit(X[train], y[train], candidates, Cs=settings.Cs, seed=settings.seed)
     holds = X[train] != 0
+    support = holds.sum(axis=0)
+    pts = to_points(model, candidates, support, settings.points_to_double)
+    notes: list[str] = []
+    for weaker in sorted((c for c in settings.Cs if c < model.C), reverse=True):
+        if _rules_per_kind(pts, candidates) <= feat.MAX_RULES_PER_KIND:
+            break
+        notes.append(f"C lowered from {model.C:g} to {weaker:g}: at most {feat.MAX_RULES_PER_KIND} rules of a kind")
+        model = fit(X[train], y[train], candidates, seed=settings.seed, C=weaker)
+        pts = to_points(model, candidates, support, settings.points_to_double)
     share = holds.mean(axis=0)
     rate = np.divide(
         (holds & y[train, None]).sum(axis=0),
@@ -273,8 +283,13 @@ def learn(
         where=holds.sum(axis=0) > 0,
     )
     stats = [Stats(float(s), float(r)) for s, r in zip(share, rate, strict=True)]
-    pts = to_points(model, candidates, holds.sum(axis=0), settings.points_to_double)
-    return Learned(candidates, X, scored.blocked, scored.by_path, model, pts, stats, considered)
+    return Learned(candidates, X, scored.blocked, scored.by_path, model, pts, stats, considered, notes)
+
+
+def _rules_per_kind(points: Points, candidates: Sequence[Candidate]) -> int:
+    """The most rules of one kind a proposal could have (before neighbouring bins merge)."""
+    fit_rules = sum(1 for c, p in zip(candidates, points.points, strict=True) if p != 0 and c.kind == "fit")
+    return max(fit_rules, int(np.count_nonzero(points.points)) - fit_rules)
 
 
 def _useful(X: np.ndarray, candidates: Sequence[Candidate]) -> np.ndarray:
@@ -400,6 +415,7 @@ def calibrate(
     text, proposed, rules = propose(current, pop, learned, train, threshold, carried, ids, header, out_dir)
     check = feat.score(proposed, pop.data, pop.labels.as_of, pop.labels.lead_ids, settings.threads)
     difference = float(np.max(np.abs(check.total - fitted), initial=0.0))
+    rejected = [f"{len(outcomes.rejected)} outcome row(s) rejected"] if outcomes.rejected else []
     same_decisions = bool(np.array_equal(check.qualified, proposed_q))
     report = Report(
         outcome=outcomes.outcome,
@@ -427,10 +443,7 @@ def calibrate(
         max_difference=difference,
         seed=settings.seed,
         test_size=settings.test_size,
-        notes=pop.notes
-        + threshold.notes
-        + current.notes
-        + [f"{len(outcomes.rejected)} outcome row(s) rejected"] * bool(outcomes.rejected),
+        notes=[*pop.notes, *learned.notes, *threshold.notes, *current.notes, *rejected],
     )
     changes = diff_definitions(current.definition, proposed, current.notes)
     return Calibration(

@@ -15,7 +15,7 @@ from sklearn.metrics import roc_auc_score
 import leadgate
 from leadgate.calibrate import Calibration, Current, Settings, calibrate
 from leadgate.calibrate import features as feat
-from leadgate.calibrate.outcomes import outcomes_from_table
+from leadgate.calibrate.outcomes import Outcomes, outcomes_from_table
 from leadgate.definition.loader import load_definition
 from leadgate.errors import CalibrationError
 from leadgate.inputs.dataset import TS_TYPE, Dataset
@@ -167,10 +167,8 @@ def test_hard_rules_and_paths_carry_over(world: World, tmp_path: Path) -> None:
     assert result.report.reproduced  # hard rules and paths included
 
 
-def test_leads_with_traits_only(tmp_path: Path) -> None:
-    """No events and no times: the same candidate-definition path works on a trait table."""
+def _trait_table(n: int = 3000) -> tuple[Dataset, Outcomes]:
     rng = np.random.default_rng(3)
-    n = 3000
     size = rng.lognormal(4, 1.2, n)
     region = rng.choice(["north", "south", "east", "west"], n)
     logit = -1.5 + 1.2 * (np.log(size) > 4.5) + 0.8 * (region == "north") - 0.8 * (region == "west")
@@ -180,10 +178,17 @@ def test_leads_with_traits_only(tmp_path: Path) -> None:
     events = pa.table(
         {"lead_id": pa.array([], pa.string()), "event": pa.array([], pa.string()), "ts": pa.array([], TS_TYPE)}
     )
-    data = Dataset(leads=leads, events=events)
     outcomes = outcomes_from_table(pa.table({"lead_id": ids, "converted": pa.array(y)}), "converted")
-    current = Current.parse("schema: 1\nname: traits\nversion: 1\nqualify: {threshold: 1}\n")
-    result = calibrate(current, data, outcomes, Settings(outcome="converted", target_precision=0.5))
+    return Dataset(leads=leads, events=events), outcomes
+
+
+TRAITS_ONLY = Current.parse("schema: 1\nname: traits\nversion: 1\nqualify: {threshold: 1}\n")
+
+
+def test_leads_with_traits_only() -> None:
+    """No events and no times: the same candidate-definition path works on a trait table."""
+    data, outcomes = _trait_table()
+    result = calibrate(TRAITS_ONLY, data, outcomes, Settings(outcome="converted", target_precision=0.5))
     assert set(result.report.candidates) == {"trait"}
     assert result.report.proposed.auc is not None and result.report.proposed.auc >= 0.68
     assert result.report.reproduced
@@ -191,4 +196,14 @@ def test_leads_with_traits_only(tmp_path: Path) -> None:
     assert any(i.startswith("region_") for i in ids_used) and any(i.startswith("size_") for i in ids_used)
     assert result.report.proposed.mqls_per_week is None  # no created_at, no --weeks
     with pytest.raises(CalibrationError, match="give --weeks N"):
-        calibrate(current, data, outcomes, Settings(outcome="converted", capacity=10))
+        calibrate(TRAITS_ONLY, data, outcomes, Settings(outcome="converted", capacity=10))
+
+
+def test_a_proposal_keeps_few_enough_rules_to_compile(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The compiler prints a kind's sum as one nested expression: past about 200 rules sqlglot cannot.  When
+    the model keeps more than the limit, the penalty is raised until it fits (the limit shrunk here)."""
+    monkeypatch.setattr(feat, "MAX_RULES_PER_KIND", 8)
+    data, outcomes = _trait_table()
+    result = calibrate(TRAITS_ONLY, data, outcomes, Settings(outcome="converted", weeks=10, capacity=60))
+    assert any(note.startswith("C lowered from") for note in result.report.notes)
+    assert 1 <= len(result.proposed.fit) <= 8 and result.report.reproduced
