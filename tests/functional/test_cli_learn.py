@@ -173,3 +173,16 @@ def test_predict_needs_somewhere_to_write(demo: Path, model: Path) -> None:
     assert result.returncode == 2 and "give --out FILE, --database URL" in result.stderr
     unknown = leadgate("predict", "score", "--model", "nothing_here", *inputs(demo), "--out", "x.csv")
     assert unknown.returncode == 2 and "no model file 'nothing_here'" in unknown.stderr
+
+
+def test_every_command_and_option_is_documented() -> None:
+    from leadgate.cli_learn import calibrate, predict
+
+    docs = (EXAMPLES.parent / "docs" / "calibration.md").read_text()
+    commands = [("leadgate calibrate", calibrate), *((f"leadgate predict {n}", c) for n, c in predict.commands.items())]
+    for name, command in commands:
+        assert f"`{name}" in docs, f"docs/calibration.md does not document {name}"
+        for param in command.params:
+            for option in getattr(param, "opts", []):
+                if option.startswith("--") and option != "--help":
+                    assert f"`{option}" in docs, f"docs/calibration.md does not document {name} {option}"
