@@ -8,15 +8,18 @@ content digests, so storing the same model twice keeps one row.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
 from leadgate.errors import LeadgateError
 from leadgate.store.models import TrainedModel
 
+if TYPE_CHECKING:
+    from leadgate.store.store import Store
 
-def save_model(store: Any, document: dict[str, Any], trained_at: datetime, created_at: datetime) -> TrainedModel:
+
+def save_model(store: Store, document: dict[str, Any], trained_at: datetime, created_at: datetime) -> TrainedModel:
     """Store a model document (``name``, ``version`` and ``outcome`` keys required); idempotent."""
     with store.session() as s, s.begin():
         existing = s.scalars(
@@ -38,7 +41,7 @@ def save_model(store: Any, document: dict[str, Any], trained_at: datetime, creat
     return row
 
 
-def load_model(store: Any, name: str, version: str | None = None) -> dict[str, Any]:
+def load_model(store: Store, name: str, version: str | None = None) -> dict[str, Any]:
     """The latest stored model of that name (or that version of it)."""
     query = select(TrainedModel).where(TrainedModel.name == name)
     if version is not None:
@@ -51,6 +54,6 @@ def load_model(store: Any, name: str, version: str | None = None) -> dict[str, A
     return dict(row.document)
 
 
-def list_models(store: Any) -> list[TrainedModel]:
+def list_models(store: Store) -> list[TrainedModel]:
     with store.session() as s:
         return list(s.scalars(select(TrainedModel).order_by(TrainedModel.name, TrainedModel.id)))
