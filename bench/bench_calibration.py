@@ -248,17 +248,22 @@ def report(results: dict[str, object], skipped: dict[str, str], meta: dict[str, 
             )
         gb = float(np.mean(r["methods"]["gradient boosting"]["auc"]))  # type: ignore[index]
         nb = float(np.mean(r["methods"]["naive Bayes (Odoo)"]["auc"]))  # type: ignore[index]
-        best = max((k for k in r["methods"] if k.startswith("points")), key=lambda k: np.mean(r["methods"][k]["auc"]))  # type: ignore[index]
-        pts = float(np.mean(r["methods"][best]["auc"]))  # type: ignore[index]
         published = PUBLISHED[name]
         lines += [
             "",
             f"Target: integer points within 0.01 of gradient boosting ({gb:.4f} here, {published['gradient boosting']} "
-            f"in the data README) and above Odoo's naive Bayes ({nb:.4f}). Best points variant ({best}): "
-            f"{pts:.4f}: {'met' if pts >= gb - 0.01 and pts > nb else 'NOT met'}. "
-            f"The unrounded model's AUC is {np.mean(r['methods'][best]['model_auc']):.4f}.",  # type: ignore[index]
+            f"in the data README), so at least {gb - 0.01:.4f}, and above Odoo's naive Bayes ({nb:.4f}).",
             "",
         ]
+        for variant in (k for k in r["methods"] if k.startswith("points")):  # type: ignore[index]
+            m = r["methods"][variant]  # type: ignore[index]
+            pts = float(np.mean(m["auc"]))
+            verdict = "met" if pts >= gb - 0.01 and pts > nb else "NOT met"
+            lines.append(
+                f"- {variant}: {pts:.4f}, {verdict} (the unrounded model: {np.mean(m['model_auc']):.4f}; "
+                f"{np.mean(m['rules']):.0f} rules)"
+            )
+        lines.append("")
     return "\n".join(lines) + "\n"
 
 
@@ -278,7 +283,12 @@ def main() -> None:
     parser.add_argument("--points-to-double", type=float, default=10.0)
     parser.add_argument("--only", choices=["leads", "bank"], default=None)
     parser.add_argument("--out", type=Path, default=HERE / "results")
+    parser.add_argument("--render", type=Path, help="Only rewrite the markdown from this results JSON.")
     args = parser.parse_args()
+    if args.render:
+        saved = json.loads(args.render.read_text())
+        (args.out / "calibration.md").write_text(report(saved["results"], saved["skipped"], saved["meta"]))
+        return
     results: dict[str, object] = {}
     skipped: dict[str, str] = {}
     for name, loader in (("leads", load_leads), ("bank", load_bank)):
