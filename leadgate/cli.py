@@ -371,11 +371,12 @@ def schema(out_path: Path | None) -> None:
 
 def _register_service_commands() -> None:
     from leadgate.cli_ingest import COMMANDS as INGEST
+    from leadgate.cli_learn import COMMANDS as LEARN_COMMANDS
     from leadgate.cli_reports import COMMANDS as REPORT_COMMANDS
     from leadgate.cli_sales import COMMANDS as SALES_COMMANDS
     from leadgate.cli_service import COMMANDS
 
-    for command in [*COMMANDS, *SALES_COMMANDS, *REPORT_COMMANDS, *INGEST]:
+    for command in [*COMMANDS, *SALES_COMMANDS, *REPORT_COMMANDS, *INGEST, *LEARN_COMMANDS]:
         main.add_command(command)
 
 

@@ -84,3 +84,8 @@ class LifecycleError(LeadgateError):
 
 class StoreBusy(LeadgateError):
     """The store could not take a write in time (another writer held it too long)."""
+
+
+class CalibrationError(LeadgateError):
+    """Calibration or a predictive model cannot go on with these inputs (no outcomes to learn from, an
+    unreachable target, a model file that does not fit the data...)."""

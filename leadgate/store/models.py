@@ -230,4 +230,20 @@ class AuditEntry(Base):
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
+class TrainedModel(Base):
+    """A trained predictive model (``leadgate predict train --database``): its JSON document by name and
+    content version; ``leadgate/store/trained_models.py`` keeps and finds them."""
+
+    __tablename__ = "trained_models"
+    __table_args__ = (UniqueConstraint("name", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    version: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(32))
+    trained_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    document: Mapped[dict[str, Any]]
+
+
 from leadgate.store import models_lifecycle as _lifecycle  # noqa: E402, F401  (registers its tables on Base)

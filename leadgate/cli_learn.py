@@ -1,0 +1,336 @@
+"""CLI commands for definitions that learn: ``calibrate`` and ``predict train | score`` (registered on the
+main ``leadgate`` group).  Each parses, calls one library function, and formats; nothing is activated.
+
+The error handling and ``--as-of`` parsing mirror ``leadgate/cli.py``'s (importing them from there would
+make an import cycle, since cli.py registers this module)."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from leadgate.cli_service import database_option
+from leadgate.definition.durations import parse_duration
+from leadgate.errors import CalibrationError, DefinitionError, InputError, LeadgateError, RowError
+
+F = TypeVar("F", bound=Callable[..., Any])
+out = Console(soft_wrap=True)  # lines name files: never break them
+err = Console(stderr=True, soft_wrap=True)
+
+
+def reports_errors(f: F) -> F:
+    """Library errors become a clean message and exit code 2, never a traceback."""
+
+    @wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return f(*args, **kwargs)
+        except DefinitionError as exc:
+            for problem in exc.problems:
+                err.print(f"[red]error[/red] {problem}", highlight=False, markup=True)
+            sys.exit(2)
+        except InputError as exc:
+            err.print(f"[red]error[/red] {exc.message}", highlight=False)
+            _print_rejects(exc.rows)
+            sys.exit(2)
+        except LeadgateError as exc:
+            err.print(f"[red]error[/red] {exc}", highlight=False)
+            sys.exit(getattr(exc, "exit_code", 2))
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _print_rejects(rows: list[RowError], limit: int = 10) -> None:
+    if not rows:
+        return
+    err.print(f"[yellow]{len(rows)} input row(s) rejected[/yellow]:", highlight=False)
+    for row in rows[:limit]:
+        err.print(f"  {row}", highlight=False, markup=False)
+    if len(rows) > limit:
+        err.print(f"  … and {len(rows) - limit} more", highlight=False)
+
+
+def _as_of(_ctx: click.Context | None, _param: click.Parameter | None, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"'{value}' is not an ISO-8601 time (e.g. 2026-11-01T00:00:00Z)") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+definition_arg = click.argument("definition", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+as_of_option = click.option(
+    "--as-of", callback=_as_of, help="Score as of this instant (ISO-8601; naive means UTC). Default: now."
+)
+
+OUTCOME_CHOICES = ("sql", "customer", "converted")
+FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+def _horizon(_ctx: click.Context, _param: click.Parameter, value: str | None) -> float | None:
+    if value is None or value.strip().lower() in ("none", "all", "ever"):
+        return None
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _capacity(_ctx: click.Context, _param: click.Parameter, value: str | None) -> float | None:
+    if value is None:
+        return None
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(?:/\s*w(?:ee)?k)?\s*", value, flags=re.IGNORECASE)
+    if not m:
+        raise click.BadParameter(f"'{value}' is not a weekly capacity; expected a number such as 40 or 40/week")
+    return float(m.group(1))
+
+
+def learning_options(f: Any) -> Any:
+    """Inputs and timing shared by ``calibrate`` and ``predict train``."""
+    for option in reversed([
+        click.option("--outcome", type=click.Choice(OUTCOME_CHOICES), required=True,
+                     help="What to learn: the flag and time columns are named in docs/calibration.md."),
+        click.option("--leads", required=True, type=FILE),
+        click.option("--events", type=FILE),
+        click.option("--accounts", type=FILE),
+        click.option("--outcomes", required=True, help="lead_id and the outcome's flag (and time) columns.",
+                     type=FILE),
+        click.option("--as-of", callback=_as_of,
+                     help="Features as of this instant; outcomes after it. Default: the data's end minus the horizon."),
+        click.option("--horizon", default="30d", show_default=True, callback=_horizon,
+                     help="Outcomes count within this long after the as-of instant ('none': any time after)."),
+        click.option("--test-size", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.25,
+                     show_default=True, help="Share of leads held out (split by lead, stratified)."),
+        click.option("--seed", type=int, default=7, show_default=True),
+        click.option("--exclude", multiple=True, help="A trait (account.x for accounts) or event name to leave out."),
+        click.option("--include", multiple=True,
+                     help="A personal trait (first_name, phone, ...: left out by default) to use anyway."),
+        click.option("--weeks", type=click.FloatRange(0, min_open=True),
+                     help="Weeks the data covers, when leads have no created_at (for per-week volumes)."),
+    ]):  # fmt: skip
+        f = option(f)
+    return f
+
+
+def _settings(**kw: Any) -> Any:
+    from leadgate.calibrate.pipeline import Settings
+
+    as_of = kw.pop("as_of")
+    return Settings(
+        as_of=as_of.timestamp() if as_of is not None else None,
+        exclude=tuple(kw.pop("exclude")),
+        include=tuple(kw.pop("include")),
+        **kw,
+    )
+
+
+def _read(leads: Path, events: Path | None, accounts: Path | None, field_types: Any) -> Any:
+    from leadgate.inputs.readers import read_dataset
+
+    data = read_dataset(leads, events, accounts, field_types=field_types, all_columns=True)
+    _print_rejects(data.rejected)
+    return data
+
+
+@click.command()
+@definition_arg
+@learning_options
+@click.option("--capacity", callback=_capacity, help="Sales capacity: at most this many MQLs per week (e.g. 40/week).")
+@click.option("--target-precision", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              help="Lowest threshold whose precision (converted MQLs / MQLs) reaches this.")  # fmt: skip
+@click.option("--interactions", type=click.IntRange(0), default=0, show_default=True,
+              help="Also try this many pairs of traits as interaction rules.")  # fmt: skip
+@click.option("--points-to-double", type=click.FloatRange(0, min_open=True), default=10.0, show_default=True,
+              help="Points that double the odds of the outcome (the points scale).")  # fmt: skip
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the proposed definition here (default: print it).")  # fmt: skip
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the report as Markdown (.md) or JSON (.json).")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print the report (and the proposal) as JSON.")
+@reports_errors
+def calibrate(
+    definition: Path,
+    outcome: str,
+    leads: Path,
+    events: Path | None,
+    accounts: Path | None,
+    outcomes: Path,
+    out_path: Path | None,
+    report_path: Path | None,
+    as_json: bool,
+    **options: Any,
+) -> None:
+    """Learn a proposed new version of DEFINITION from outcomes: integer points, a threshold for your
+    capacity or precision, and a held-out comparison with the current version.  Activates nothing."""
+    from leadgate.calibrate import Current, read_outcomes
+    from leadgate.calibrate import calibrate as run
+
+    settings = _settings(outcome=outcome, **options)
+    current = Current.load(definition)
+    data = _read(leads, events, accounts, current.definition.field_types())
+    found = read_outcomes(outcomes, outcome)
+    _print_rejects(found.rejected)
+    result = run(current, data, found, settings, out_dir=out_path.parent if out_path else None)
+    if out_path:
+        out_path.write_text(result.text, encoding="utf-8")
+    if report_path:
+        body = (
+            json.dumps(result.report.to_dict(), indent=2) if report_path.suffix == ".json" else result.report.markdown()
+        )
+        report_path.write_text(body if body.endswith("\n") else body + "\n", encoding="utf-8")
+    if as_json:
+        doc = {"report": result.report.to_dict(), "changes": [str(c) for c in result.changes]}
+        doc.update({"written": str(out_path)} if out_path else {"proposal": result.text})
+        click.echo(json.dumps(doc))
+        return
+    for line in result.report.summary_lines():
+        out.print(line, highlight=False, markup=False)
+    table = Table(show_edge=False, box=None, padding=(0, 2), title="held-out leads", title_justify="left")
+    for column in ("definition", "ROC AUC", "precision", "recall", "MQLs", "MQLs/week"):
+        table.add_column(column, justify="left" if column == "definition" else "right")
+    for row in result.report.rows():
+        table.add_row(*row)
+    out.print(table)
+    out.print("changes:", highlight=False)
+    for change in result.changes:
+        out.print(f"  {change}", highlight=False, markup=False)
+    if out_path:
+        out.print(f"proposed definition written to {out_path} (not active)", highlight=False)
+    else:
+        click.echo(result.text, nl=False)
+
+
+@click.group()
+def predict() -> None:
+    """Predictive scores: a model's probability of the outcome per lead, with its top factors."""
+
+
+@predict.command("train")
+@click.option("--name", required=True, help="The model's name, as definitions name it: {predicted: NAME, gte: 0.6}.")
+@learning_options
+@click.option("--definition", "definition", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Add this definition's own rules to the candidate signals.")  # fmt: skip
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the model (JSON).")
+@database_option
+@reports_errors
+def predict_train(
+    name: str,
+    outcome: str,
+    leads: Path,
+    events: Path | None,
+    accounts: Path | None,
+    outcomes: Path,
+    definition: Path | None,
+    out_path: Path | None,
+    database: str | None,
+    **options: Any,
+) -> None:
+    """Train a model on outcomes and write it to --out, the store (--database), or both."""
+    from leadgate.calibrate import Current, read_outcomes
+    from leadgate.calibrate.predict import train
+
+    if out_path is None and database is None:
+        raise click.UsageError("give --out FILE, --database URL (or $LEADGATE_DATABASE_URL), or both")
+    settings = _settings(outcome=outcome, **options)
+    current = Current.load(definition) if definition else None
+    data = _read(leads, events, accounts, current.definition.field_types() if current else None)
+    found = read_outcomes(outcomes, outcome)
+    _print_rejects(found.rejected)
+    model = train(name, data, found, settings, current)
+    if out_path:
+        out_path.write_text(model.to_json(), encoding="utf-8")
+    if database is not None:
+        from leadgate.cli_service import _store
+        from leadgate.store.trained_models import save_model
+
+        trained = datetime.fromisoformat(model.trained_at.replace("Z", "+00:00")).replace(tzinfo=None)
+        save_model(_store(database), model.to_dict(), trained, datetime.now(UTC).replace(tzinfo=None))
+    held = model.metrics["held_out"]
+    auc = "n/a" if held["roc_auc"] is None else f"{held['roc_auc']:.3f}"
+    out.print(
+        f"model {model.name} {model.version}: {len(model.features)} features; held-out ROC AUC {auc}, "
+        f"log-loss {held['log_loss']:.4f}, Brier {held['brier']:.4f} on {held['leads']:,} leads "
+        f"({held['positives']:,} converted)",
+        highlight=False,
+    )
+    for where in ([str(out_path)] if out_path else []) + (["the store"] if database is not None else []):
+        out.print(f"written to {where}", highlight=False)
+
+
+@predict.command("score")
+@click.option("--model", "model_ref", required=True, help="A model file (JSON), or a model's name in the store.")
+@click.option("--leads", required=True, type=FILE)
+@click.option("--events", type=FILE)
+@click.option("--accounts", type=FILE)
+@as_of_option
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write predictions: .csv, .jsonl or .parquet (read by leadgate score --predictions).")  # fmt: skip
+@database_option
+@reports_errors
+def predict_score(
+    model_ref: str,
+    leads: Path,
+    events: Path | None,
+    accounts: Path | None,
+    as_of: datetime | None,
+    out_path: Path | None,
+    database: str | None,
+) -> None:
+    """Score every lead with a model: probability, scored_at and top factors, to --out and/or the store."""
+    from leadgate.calibrate.predict import Model, score, write_predictions
+
+    if out_path is None and database is None:
+        raise click.UsageError("give --out FILE, --database URL (or $LEADGATE_DATABASE_URL), or both")
+    store = None
+    if Path(model_ref).is_file():
+        model = Model.read(Path(model_ref))
+    elif database is not None:
+        from leadgate.cli_service import _store
+        from leadgate.store.trained_models import load_model
+
+        store = _store(database)
+        model = Model.from_dict(load_model(store, model_ref), f"{store.url}:{model_ref}")
+    else:
+        raise CalibrationError(f"no model file {model_ref!r}; to use a stored model by name give --database URL")
+    from leadgate.calibrate import features as feat
+
+    field_types = feat.load(feat.candidate_document(model.candidates(), model.carried())).field_types()
+    data = _read(leads, events, accounts, field_types)
+    predictions = score(model, data, as_of)
+    if out_path:
+        write_predictions(predictions, out_path)
+        out.print(f"{predictions.table.num_rows:,} predictions of {model.name} written to {out_path}", highlight=False)
+    if database is not None:
+        _record(store or _store_for(database), predictions)
+
+
+def _store_for(database: str) -> Any:
+    from leadgate.cli_service import _store
+
+    return _store(database)
+
+
+def _record(store: Any, predictions: Any) -> None:
+    record = getattr(store, "record_predictions", None)
+    if record is None:
+        raise CalibrationError(
+            "this store has no predictions table yet: write the predictions to a file with --out and score "
+            "with leadgate score --predictions FILE"
+        )
+    record(predictions.rows())
+    err.print(f"{predictions.table.num_rows:,} predictions recorded in {store.url}", highlight=False)
+
+
+COMMANDS = [calibrate, predict]
