@@ -116,7 +116,7 @@ def backtest(
     engine: str = "duckdb",
     engine_options: dict[str, Any] | None = None,
     path: str = "auto",
-    labels: tuple[str, str] | None = None,
+    labels: tuple[str, ...] | None = None,
 ) -> BacktestReport:
     """Replay ``data`` at ``snapshots`` under ``definition`` (and ``against``, the baseline it is compared
     with) and report per period and in total; ``outcomes`` (a table or a file) adds what happened after."""

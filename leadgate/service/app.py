@@ -26,6 +26,7 @@ from sqlalchemy import select
 from leadgate.errors import DefinitionError, LeadgateError
 from leadgate.service.auth import Admin, ApiError, authorize, error_body, json_body
 from leadgate.service.ingest import ingest, problems_of
+from leadgate.service.routes_definitions import router as definitions_router
 from leadgate.service.scorer import Scorer
 from leadgate.store.models import Lead, Rejected, Score
 from leadgate.store.store import Store, utcnow
@@ -56,6 +57,7 @@ def create_app(store: Store, *, rescore_every: float | None = None) -> FastAPI:
     )
     app.state.store = store
     app.state.scorer = scorer
+    app.include_router(definitions_router)
 
     @app.exception_handler(ApiError)
     async def _api_error(_r: Request, exc: ApiError) -> JSONResponse:
