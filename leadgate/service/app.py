@@ -34,6 +34,14 @@ from leadgate.store.store import Store, utcnow
 SINGLE = ("track", "identify", "page", "screen", "group", "alias")
 
 
+class DefinitionIn(BaseModel):
+    """A definition to push (module level: FastAPI resolves body models by name)."""
+
+    source: str
+    author: str | None = None
+    activate: bool = False
+
+
 def create_app(store: Store, *, rescore_every: float | None = None) -> FastAPI:
     """The app over ``store``.  ``rescore_every`` seconds, everyone is re-scored as of now (decay and
     closing windows move scores too); None turns that off (``LEADGATE_RESCORE_SECONDS`` sets it for serve)."""
@@ -190,11 +198,6 @@ def create_app(store: Store, *, rescore_every: float | None = None) -> FastAPI:
             if stored is not None:
                 stored.replayed_at = utcnow()
         return result.to_dict()
-
-    class DefinitionIn(BaseModel):
-        source: str
-        author: str | None = None
-        activate: bool = False
 
     @app.post("/api/definitions", tags=["admin"])
     def push(body: DefinitionIn, key: Admin) -> dict[str, Any]:
