@@ -21,7 +21,8 @@ from leadgate.backtest.compare import Comparison, compare
 from leadgate.backtest.history import History, merged_field_types
 from leadgate.backtest.outcomes import Outcomes, read_outcomes
 from leadgate.backtest.periods import Snapshots, iso
-from leadgate.backtest.replay import PATHS, replay
+from leadgate.backtest.replay import PATHS
+from leadgate.backtest.replay import replay as replay_history  # the module keeps its name
 from leadgate.backtest.report import DefinitionReport, Metrics, MqlRecord, definition_report
 from leadgate.definition.loader import load_definition
 from leadgate.definition.model import Definition
@@ -131,7 +132,7 @@ def backtest(
     for defn, label in loaded:
         with get_engine(engine, **(engine_options or {})) as eng:
             data.load_into(eng, defn, types)
-            run = replay(defn, eng, snapshots, path=path)
+            run = replay_history(defn, eng, snapshots, path=path)
         reports.append(definition_report(run, result, label))
     report = BacktestReport(
         snapshots=snapshots,

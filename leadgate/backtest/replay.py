@@ -31,8 +31,8 @@ from sqlglot import exp
 from leadgate.backtest.periods import Snapshots
 from leadgate.compiler.changes import compile_changes, supports
 from leadgate.compiler.query import compile_template
-from leadgate.compiler.snapshots import INSTANT_COLUMN, INSTANTS_TABLE, compile_probes
-from leadgate.compiler.sqlbuild import col, ident, num, string
+from leadgate.compiler.snapshots import INSTANT_COLUMN, INSTANTS_TABLE, compile_probes, counted_events
+from leadgate.compiler.sqlbuild import col, ident, num
 from leadgate.definition.model import Definition, EventCond, walk
 from leadgate.engines import Engine
 from leadgate.errors import LeadgateError
@@ -141,7 +141,8 @@ def _ts(values: list[int]) -> pa.Array:
 def _candidates(
     defn: Definition, engine: Engine, snapshots: Snapshots, new: dict[str, int]
 ) -> dict[str, dict[int, str]]:
-    """Per lead, the instants (µs) in its period at which its score can change, and why."""
+    """Per lead, the instants (µs) in its period at which its score can change, and why: its events that
+    some condition counts, the instants those leave a window, and its creation."""
     inst = [round(t * 1_000_000) for t in snapshots.instants]
     windows = _windows(defn)
     reach = max(windows, default=0)
@@ -159,17 +160,16 @@ def _candidates(
     )
     found: dict[str, dict[int, str]] = defaultdict(dict)
     bounds = {i: (inst[new[i] - 1], inst[new[i]]) for i in ids}
-    names = sorted(defn.event_names())
     same = exp.EQ(this=col("lead_id", "x"), expression=col("lead_id", "r"))
     refine = exp.Table(this=ident(REFINE_TABLE)).as_("r")
-    if names:
+    if defn.event_names():
         q = (
             exp.select(col("lead_id", "x"), exp.alias_(col("ts", "x"), "t", quoted=True))
             .from_(exp.Table(this=ident("events")).as_("x"))
             .join(refine, on=same, join_type="inner")
             .where(
                 exp.and_(
-                    exp.In(this=col("event", "x"), expressions=[string(n) for n in names]),
+                    counted_events(defn, engine.dialect, "x"),
                     exp.GT(this=col("ts", "x"), expression=col("since", "r")),
                     exp.LTE(this=col("ts", "x"), expression=col("hi", "r")),
                 )

@@ -12,9 +12,9 @@ and nothing else; its result at any snapshot is the one at its latest change poi
            ``compile_definition`` writes at each T_i, so membership is exact
     d      count changes: +1 per matching event at its entry, −1 at its exit for windowed conditions,
            and a zero row at each lead's creation snapshot
-    cum    leads ⋈ d ⟕ accounts, with running totals per lead in snapshot order: the counts ``n<k>``
-           at each change point (rows at the same snapshot are peers and get the same totals)
-    base   one row per change point at or after the lead's creation
+    cum    running totals per lead in snapshot order: the counts ``n<k>`` at each change point (rows
+           at the same snapshot are peers and get the same totals)
+    base   cum ⋈ leads ⟕ accounts: one row per change point at or after the lead's creation
     …      the stages of query.py, unchanged
     final  the output columns of query.py plus ``__i``, the change point's snapshot index
 
@@ -34,7 +34,7 @@ from sqlglot import exp
 from leadgate.compiler import dialects
 from leadgate.compiler.query import SENTINEL_US, Layout, TableNames, _Compiler, _table
 from leadgate.compiler.snapshots import INSTANT_COLUMN, MultiQuery, _check
-from leadgate.compiler.sqlbuild import case, col, flag, ident, num, string
+from leadgate.compiler.sqlbuild import case, col, flag, ident, num, or_, string
 from leadgate.definition.model import Definition, EventCond
 from leadgate.errors import LeadgateError
 
@@ -115,7 +115,10 @@ class _ChangeCompiler(_Compiler):
         sums = [
             exp.alias_(exp.Sum(this=flag(self.unwindowed(c))), f"n{k}", quoted=True) for k, c in self.econds.values()
         ]
-        return exp.select(*keys, *sums).from_(exp.Table(this=ident("ev"))).group_by(*(k.copy() for k in keys))
+        # Events no condition counts change nothing: leave them out before grouping (most page views).
+        counted = or_(self.unwindowed(c) for _, c in self.econds.values())
+        q = exp.select(*keys, *sums).from_(exp.Table(this=ident("ev"))).where(counted)
+        return q.group_by(*(k.copy() for k in keys))
 
     def deltas(self) -> exp.Expression:
         """Count changes by snapshot: entries, exits (negative, windowed conditions only), and a zero row
@@ -153,50 +156,46 @@ class _ChangeCompiler(_Compiler):
         return union
 
     def running(self) -> exp.Select:
-        """Leads ⋈ their grouped changes, with running totals: the counts at each change point."""
+        """Running totals per lead in snapshot order: the counts at each change point.  Narrow (ids,
+        snapshot, counts): the window sorts little, and the leads' fields are joined after it."""
         # RANGE: rows at the same snapshot are peers, so each gets the total of every change up to it.
         spec = exp.WindowSpec(kind="RANGE", start="UNBOUNDED", start_side="PRECEDING", end="CURRENT ROW")
+
+        def over(fn: exp.Expression, frame: exp.WindowSpec | None) -> exp.Window:
+            order = exp.Order(expressions=[exp.Ordered(this=col("__b"))])
+            return exp.Window(this=fn, partition_by=[col("lead_id")], order=order, spec=frame)
+
+        cols: list[exp.Expression] = [col("lead_id"), exp.alias_(col("__b"), INSTANT_COLUMN, quoted=True)]
+        for k, _ in self.econds.values():
+            cols.append(exp.alias_(over(exp.Sum(this=col(f"n{k}")), spec.copy()), f"n{k}", quoted=True))
+        cols.append(exp.alias_(over(exp.Lead(this=col("__b")), None), "__next", quoted=True))
+        return exp.select(*cols).from_(exp.Table(this=ident("d")))
+
+    def base(self) -> exp.Select:
+        """One row per change point (the last of its peers) at or after the lead's creation, with the
+        lead's fields; earlier changes are in the running totals."""
         cols: list[exp.Expression] = [
             exp.alias_(col("lead_id", "l"), "lead_id", quoted=True),
-            exp.alias_(col("__b", "g"), INSTANT_COLUMN, quoted=True),
-            exp.alias_(self.created_bucket("l"), "__born", quoted=True),
+            exp.alias_(col(INSTANT_COLUMN, "g"), INSTANT_COLUMN, quoted=True),
         ]
         for (table, name), alias in self.fields.items():
             cols.append(exp.alias_(col(name, "l" if table == "leads" else "a"), alias, quoted=True))
-        for k, _ in self.econds.values():
-            window = exp.Window(
-                this=exp.Sum(this=col(f"n{k}", "g")),
-                partition_by=[col("lead_id", "l")],
-                order=exp.Order(expressions=[exp.Ordered(this=col("__b", "g"))]),
-                spec=spec.copy(),
-            )
-            cols.append(exp.alias_(window, f"n{k}", quoted=True))
-        following = exp.Window(
-            this=exp.Lead(this=col("__b", "g")),
-            partition_by=[col("lead_id", "l")],
-            order=exp.Order(expressions=[exp.Ordered(this=col("__b", "g"))]),
-        )
-        cols.append(exp.alias_(following, "__next", quoted=True))
-        q = exp.select(*cols).from_(_table(self.tables.leads).as_("l"))
+        cols += [exp.alias_(col(f"n{k}", "g"), f"n{k}", quoted=True) for k, _ in self.econds.values()]
+        q = exp.select(*cols).from_(exp.Table(this=ident("cum")).as_("g"))
         same_lead = exp.EQ(this=col("lead_id", "l"), expression=col("lead_id", "g"))
-        q = q.join(exp.Table(this=ident("d")).as_("g"), on=same_lead, join_type="inner")
+        q = q.join(_table(self.tables.leads).as_("l"), on=same_lead, join_type="inner")
         if any(t == "accounts" for t, _ in self.fields):
             q = q.join(
                 _table(self.tables.accounts).as_("a"),
                 on=exp.EQ(this=col("account_id", "l"), expression=col("account_id", "a")),
                 join_type="left",
             )
-        return q
-
-    def base(self) -> exp.Select:
-        """One row per change point at or after the lead's creation (the last of its peers; earlier
-        changes are in the running totals)."""
-        exists = exp.GTE(this=col(INSTANT_COLUMN), expression=col("__born"))
         last = exp.or_(
-            exp.Is(this=col("__next"), expression=exp.Null()),
-            exp.GT(this=col("__next"), expression=col(INSTANT_COLUMN)),
+            exp.Is(this=col("__next", "g"), expression=exp.Null()),
+            exp.GT(this=col("__next", "g"), expression=col(INSTANT_COLUMN, "g")),
         )
-        return exp.select(exp.Star()).from_(exp.Table(this=ident("cum"))).where(exp.and_(exists, last))
+        exists = exp.GTE(this=col(INSTANT_COLUMN, "g"), expression=self.created_bucket("l"))
+        return q.where(exp.and_(last, exists))
 
     def final(self, layout: Layout) -> exp.Select:
         q = super().final(layout)

@@ -29,9 +29,10 @@ import pyarrow as pa
 from sqlglot import exp
 
 from leadgate.compiler import dialects
+from leadgate.compiler.conditions import predicate
 from leadgate.compiler.query import SENTINEL_US, CompiledQuery, Layout, TableNames, _Compiler, _table, as_of_epoch
-from leadgate.compiler.sqlbuild import col, ident, num, or_, string
-from leadgate.definition.model import Definition
+from leadgate.compiler.sqlbuild import and_, col, ident, num, or_, string
+from leadgate.definition.model import Definition, EventCond, walk
 from leadgate.errors import LeadgateError
 from leadgate.inputs.dataset import TS_TYPE
 
@@ -188,6 +189,22 @@ class _MultiCompiler(_Compiler):
         for name, body in ctes:
             query = query.with_(ident(name), as_=body)
         return query, layout
+
+
+def counted_events(defn: Definition, dialect: str, alias: str) -> exp.Expression:
+    """True for an event (table alias ``alias``) that some event condition of ``defn`` counts, windows
+    aside: only those can change a score."""
+    parts: list[exp.Expression] = []
+    seen: set[str] = set()
+    for cond in defn.all_conditions():
+        for node in walk(cond):
+            if not isinstance(node, EventCond) or node.model_dump_json() in seen:
+                continue
+            seen.add(node.model_dump_json())
+            names = exp.In(this=col("event", alias), expressions=[string(n) for n in node.events])
+            preds = [predicate(p, col(p.field, alias), dialect) for p in node.where]
+            parts.append(and_([names, *preds]))
+    return or_(parts)
 
 
 def rows_relation(rows: Sequence[Sequence[exp.Expression]], names: Sequence[str], dialect: str) -> exp.Select:
