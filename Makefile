@@ -20,6 +20,7 @@ demo: $(STAMP)
 	$(BIN)/leadgate generate --out demo --leads 2000 --seed 7
 	$(BIN)/leadgate score examples/classic.yaml --leads demo/leads.csv --events demo/events.csv \
 		--accounts demo/accounts.csv --as-of 2026-11-01T00:00:00Z --out demo/scores.jsonl
+	$(BIN)/python examples/live_demo.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check leadgate tests bench

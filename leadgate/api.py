@@ -59,8 +59,10 @@ def read_inputs(
     accounts: str | Path | None = None,
     *,
     events_format: str | None = None,
+    predictions: str | Path | None = None,
 ) -> Dataset:
-    """Read input files, converting the fields the definition reads to the types it expects."""
+    """Read input files, converting the fields the definition reads to the types it expects.
+    ``predictions`` (lead_id, model, probability, scored_at) is read when the definition reads a model."""
     defn = _definition(definition)
     return read_dataset(
         Path(leads) if leads else None,  # type: ignore[arg-type]
@@ -69,6 +71,7 @@ def read_inputs(
         field_types=defn.field_types(),
         events_format=events_format,
         all_columns=False,
+        predictions=Path(predictions) if predictions and defn.models() else None,
     )
 
 
@@ -78,6 +81,7 @@ def score(
     leads: str | Path | None = None,
     events: str | Path | None = None,
     accounts: str | Path | None = None,
+    predictions: str | Path | None = None,
     data: Dataset | None = None,
     events_format: str | None = None,
     as_of: datetime | float | str | None = None,
@@ -87,18 +91,21 @@ def score(
 ) -> ScoreRun:
     """Score every lead as of ``as_of`` (default now) with the compiled SQL on ``engine``.
 
-    Give either files (``leads``, ``events``, ``accounts``) or an already read ``data`` Dataset.
+    Give either files (``leads``, ``events``, ``accounts``, and ``predictions`` for a definition with
+    ``predicted`` conditions) or an already read ``data`` Dataset.
     ``on_step`` is told the stage as the run moves on (the CLI's progress bar).
     """
     defn = _definition(definition)
     t = as_of_epoch(as_of)
     with get_engine(engine, **(engine_options or {})) as eng:
         native = (
-            data is None and leads is not None and eng.load_files(defn, Path(leads), _path(events), _path(accounts))
+            data is None
+            and leads is not None
+            and eng.load_files(defn, Path(leads), _path(events), _path(accounts), _path(predictions))
         )
         if not native:
             if data is None:
-                data = read_inputs(defn, leads, events, accounts)
+                data = read_inputs(defn, leads, events, accounts, predictions=predictions)
             eng.load(prepare_tables(defn, data))
         table = eng.run(eng.score_sql(defn, t))
     rejected = list(data.rejected) if data is not None else []

@@ -23,7 +23,7 @@ from leadgate.compiler.query import TableNames
 from leadgate.definition.loader import load_definition
 from leadgate.engines import ENGINES
 from leadgate.errors import LeadgateError
-from leadgate.explain import explain_rows
+from leadgate.explain import explain_context, explain_rows
 from leadgate.summary import Summary
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -49,6 +49,11 @@ engine_option = click.option("--engine", type=click.Choice(ENGINES), default="sq
 
 
 def input_options(f: F) -> F:
+    f = click.option(
+        "--predictions",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="Model predictions (lead_id, model, probability, scored_at) for 'predicted' conditions.",
+    )(f)
     f = click.option("--accounts", type=click.Path(exists=True, dir_okay=False, path_type=Path))(f)
     f = click.option(
         "--events-format",
@@ -110,12 +115,19 @@ def validate(definition: Path) -> None:
 @click.option("--leads-table", default="leads", show_default=True)
 @click.option("--events-table", default="events", show_default=True)
 @click.option("--accounts-table", default="accounts", show_default=True)
+@click.option("--predictions-table", default="predictions", show_default=True)
 @reports_errors
 def compile_(
-    definition: Path, dialect: str, as_of: datetime | None, leads_table: str, events_table: str, accounts_table: str
+    definition: Path,
+    dialect: str,
+    as_of: datetime | None,
+    leads_table: str,
+    events_table: str,
+    accounts_table: str,
+    predictions_table: str,
 ) -> None:
     """Print the SQL that scores every lead, for your warehouse (see docs/semantics.md for the tables)."""
-    tables = TableNames(leads=leads_table, events=events_table, accounts=accounts_table)
+    tables = TableNames(leads=leads_table, events=events_table, accounts=accounts_table, predictions=predictions_table)
     click.echo(api.compile_sql(definition, dialect=dialect, as_of=as_of, tables=tables) + ";")
 
 
@@ -139,6 +151,7 @@ def score(
     events: Path | None,
     events_format: str,
     accounts: Path | None,
+    predictions: Path | None,
     as_of: datetime | None,
     engine: str,
     out_path: Path | None,
@@ -158,6 +171,7 @@ def score(
             leads=leads,
             events=events,
             accounts=accounts,
+            predictions=predictions,
             events_format=None if events_format == "auto" else events_format,
             as_of=as_of,
             engine=engine,
@@ -184,9 +198,19 @@ def score(
         )
         return
     _print_rejects(run.rejected)
+    _note_missing_predictions(defn.models(), predictions)
     _print_summary(defn.name, defn.version_str, run.as_of, engine, summary)
     if out_path:
         out.print(f"scores written to {out_path}", highlight=False)
+
+
+def _note_missing_predictions(models: list[str], predictions: Path | None) -> None:
+    if models and predictions is None:
+        err.print(
+            f"[yellow]note[/yellow] the definition reads model predictions ({', '.join(models)}) but no "
+            "--predictions file was given: every 'predicted' condition is false",
+            highlight=False,
+        )
 
 
 def _print_summary(name: str, version: str, as_of: float, engine: str, s: Summary) -> None:
@@ -232,15 +256,24 @@ def explain(
     events: Path | None,
     events_format: str,
     accounts: Path | None,
+    predictions: Path | None,
     as_of: datetime | None,
     engine: str,
     as_json: bool,
 ) -> None:
-    """Show why a lead scored what it did: every rule's count and points, hard rules, paths."""
+    """Show why a lead scored what it did: every rule's count and points, hard rules, paths, and the
+    account roll-up and model predictions a definition reads."""
     defn = load_definition(definition)
     data = api.read_inputs(
-        defn, leads, events, accounts, events_format=None if events_format == "auto" else events_format
+        defn,
+        leads,
+        events,
+        accounts,
+        events_format=None if events_format == "auto" else events_format,
+        predictions=predictions,
     )
+    _print_rejects(data.rejected)
+    _note_missing_predictions(defn.models(), predictions)
     run = api.score(defn, data=data, as_of=as_of, engine=engine)
     missing = [i for i in lead_ids if run.lead(i) is None]
     if missing:
@@ -263,6 +296,8 @@ def explain(
         for row in explain_rows(defn, s):
             table.add_row(row.rule, row.kind, str(row.count), f"{row.points:+.2f}", row.why)
         out.print(table)
+        for line in explain_context(defn, s, run.table.account_members):
+            out.print(line, highlight=False, markup=False)
         for label, items in (
             ("qualified by", s.qualified_by),
             ("disqualified", s.disqualify_reasons),
@@ -303,9 +338,10 @@ def schema(out_path: Path | None) -> None:
 
 
 def _register_service_commands() -> None:
+    from leadgate.cli_sales import COMMANDS as SALES_COMMANDS
     from leadgate.cli_service import COMMANDS
 
-    for command in COMMANDS:
+    for command in [*COMMANDS, *SALES_COMMANDS]:
         main.add_command(command)
     import leadgate.cli_versions  # noqa: F401 - adds list, show and diff to the definitions group
     from leadgate.cli_backtest import backtest

@@ -43,6 +43,10 @@ def _pair(a: str, b: str | None) -> str:
 @click.option("--events", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--accounts", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
+    "--predictions", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Model predictions (lead_id, model, probability, scored_at) for 'predicted' conditions.",
+)  # fmt: skip
+@click.option(
     "--outcomes", type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="What happened to leads afterwards (lead_id, became_sql, sql_at, opportunity, won, revenue, closed_at).",
 )  # fmt: skip
@@ -50,7 +54,8 @@ def _pair(a: str, b: str | None) -> str:
 @click.option("--engine", type=click.Choice(ENGINES), default="duckdb", show_default=True)
 @click.option(
     "--path", "path", type=click.Choice(["auto", "changes", "snapshots"]), default="auto", show_default=True,
-    help="How snapshots are computed: change points (definitions without decay) or one query per snapshot.",
+    help="How snapshots are computed: change points (scores that move only at a lead's own events) or one query "
+    "per snapshot.",
 )  # fmt: skip
 @click.option(
     "--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the report: .json or .csv."
@@ -67,6 +72,7 @@ def backtest(
     leads: Path | None,
     events: Path | None,
     accounts: Path | None,
+    predictions: Path | None,
     outcomes: Path | None,
     database: str | None,
     engine: str,
@@ -83,12 +89,15 @@ def backtest(
     from leadgate.backtest import backtest as run_backtest
     from leadgate.store.versions import resolve
 
-    if leads is None and (events is not None or accounts is not None):
-        raise click.UsageError("--events and --accounts need --leads (or leave all three out to read the store)")
+    if leads is None and (events or accounts or predictions) is not None:
+        raise click.UsageError("--events, --accounts and --predictions need --leads (or none: the store is read)")
     snapshots = Snapshots.between(start, end, every)
     defn, label = resolve(definition, database)
     base = resolve(against, database) if against else None
-    history = History.files(leads, events, accounts) if leads is not None else History(database=_store_url(database))
+    if leads is not None:
+        history = History.files(leads, events, accounts, predictions)
+    else:
+        history = History(database=_store_url(database))
     report = run_backtest(
         defn,
         history,

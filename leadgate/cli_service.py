@@ -61,13 +61,14 @@ def db_upgrade(database: str | None) -> None:
 
 @click.group()
 def keys() -> None:
-    """API keys: write keys only ingest; admin keys manage definitions and read data."""
+    """API keys: write keys only ingest; sales keys give feedback, opportunities and consent; admin keys
+    manage definitions and read data."""
 
 
 @keys.command("create")
 @database_option
 @click.option("--name", required=True)
-@click.option("--scope", "scope", type=click.Choice(["write", "admin"]), default="write", show_default=True)
+@click.option("--scope", "scope", type=click.Choice(["write", "sales", "admin"]), default="write", show_default=True)
 def keys_create(database: str | None, name: str, scope: str) -> None:
     """Create a key and print it once (only its hash is stored)."""
     click.echo(_store(database).create_key(name, scope))

@@ -72,3 +72,11 @@ class InputError(LeadgateError):
 
 class EngineError(LeadgateError):
     """An engine is unavailable or failed to run compiled SQL."""
+
+
+class NotFoundError(LeadgateError):
+    """A lead, opportunity, subscription or other stored thing that was named does not exist."""
+
+
+class LifecycleError(LeadgateError):
+    """A lifecycle move that the lead's current stage does not allow (e.g. accepting a lead that is no MQL)."""

@@ -49,6 +49,13 @@ def flat_table(scores: ScoreTable) -> pa.Table:
         columns[f"points:{rule_id}"] = pc.cast(t.column(points), pa.float64())
     for name, column in layout.groups:
         columns[f"points:group:{name}"] = pc.cast(t.column(column), pa.float64())
+    if layout.account:
+        columns["account_id"] = pc.cast(t.column("account_id"), pa.string())
+        columns["account_engagement"] = pc.cast(t.column("account_engagement"), pa.float64())
+        columns["account_engaged_leads"] = pc.cast(t.column("account_engaged_leads"), pa.int64())
+        columns["account_qualified"] = pc.equal(pc.cast(t.column("account_qualified"), pa.int64()), 1)
+    for model, column in layout.predicted:
+        columns[f"predicted:{model}"] = pc.cast(t.column(column), pa.float64())
     return pa.table(columns)
 
 

@@ -6,12 +6,14 @@ the number of events (events are grouped by lead once).
 
 from __future__ import annotations
 
+import math
 import re
 from collections import defaultdict
 from functools import lru_cache
 from typing import Any
 
 from leadgate.definition.model import (
+    AccountQualifiedCond,
     AllCond,
     AnyCond,
     Condition,
@@ -21,12 +23,13 @@ from leadgate.definition.model import (
     FitRule,
     NotCond,
     Predicate,
+    PredictedCond,
     ScoreCond,
     SignalCond,
     field_key,
 )
 from leadgate.inputs.dataset import Dataset
-from leadgate.result import Contribution, LeadScore
+from leadgate.result import AccountState, Contribution, LeadScore
 
 EPS = 1e-9
 
@@ -80,7 +83,9 @@ def test_predicate(pred: Predicate, value: Any) -> bool:
     raise AssertionError(op)
 
 
-def compare_score(score: float, op: str, value: float) -> bool:
+def compare_score(score: float | None, op: str, value: float) -> bool:
+    if score is None:  # a lead without an account has no account engagement
+        return False
     if op == "gte":
         return score >= value - EPS
     if op == "gt":
@@ -102,7 +107,10 @@ class _Lead:
         self.events = events
         self.as_of = as_of
         self.fit_hits: dict[str, bool] = {}
-        self.scores: dict[str, float] = {}
+        self.scores: dict[str, float | None] = {}
+        self.contributions: dict[str, Contribution] = {}
+        self.account_state: AccountState | None = None
+        self.predicted: dict[str, float | None] = {}
 
     def field(self, pred: Predicate) -> Any:
         table, column = field_key(pred)
@@ -142,6 +150,10 @@ class _Lead:
             return self.fired(self.defn.rule(cond.signal))
         if isinstance(cond, ScoreCond):
             return compare_score(self.scores[cond.score], cond.op, cond.value)
+        if isinstance(cond, AccountQualifiedCond):
+            return (self.account_state is not None and self.account_state.qualified) == cond.account_qualified
+        if isinstance(cond, PredictedCond):
+            return _compare_exact(self.predicted.get(cond.predicted), cond.op, cond.value)
         raise AssertionError(type(cond))
 
     def engagement_points(self, rule: EngagementRule) -> Contribution:
@@ -159,9 +171,10 @@ class _Lead:
             raw = min(max(raw, -rule.cap), rule.cap)
         return Contribution(n, float(raw))
 
-    def score(self) -> LeadScore:
+    def compute_scores(self) -> None:
+        """Contributions, fit, engagement and total: what does not depend on other leads."""
         d = self.defn
-        contributions: dict[str, Contribution] = {}
+        contributions = self.contributions
         for fit_rule in d.fit:
             hit = self.holds(fit_rule.when)
             self.fit_hits[fit_rule.id] = hit
@@ -180,8 +193,15 @@ class _Lead:
             [contributions[r.id].points for r in d.engagement]
             + [group_adjust[g] for g in d.groups if g not in fit_groups]
         )
-        total = fit + engagement
-        self.scores = {"fit": fit, "engagement": engagement, "total": total}
+        self.scores = {"fit": fit, "engagement": engagement, "total": fit + engagement}
+
+    def decide(self) -> LeadScore:
+        """Hard rules, paths, grade, level and types, once account roll-ups and predictions are known."""
+        d = self.defn
+        fit, engagement, total = self.scores["fit"], self.scores["engagement"], self.scores["total"]
+        assert fit is not None and engagement is not None and total is not None
+        if self.account_state is not None:
+            self.scores["account_engagement"] = self.account_state.engagement
         dq = [h.reason for h in d.disqualify if self.holds(h.when)]
         failed = [h.reason for h in d.require if not self.holds(h.when)]
         q = d.qualify
@@ -214,8 +234,28 @@ class _Lead:
             grade=grade,
             level=level,
             mql_types=types,
-            contributions=contributions,
+            contributions=self.contributions,
+            account=self.account_state,
+            predicted=dict(self.predicted),
         )
+
+
+#: Account engagement sums each lead's engagement rounded to a multiple of 2^-32 (docs/semantics.md).
+GRID = 2**32
+
+
+def _on_grid(value: float) -> float:
+    """``value`` rounded to a multiple of 1/GRID, ties away from zero (as SQL ROUND does)."""
+    scaled = value * GRID
+    if abs(scaled) >= 2**52:  # no fraction left to round (and adding 0.5 would not be exact)
+        return value
+    return math.copysign(math.floor(abs(scaled) + 0.5), scaled) / GRID
+
+
+def _compare_exact(value: float | None, op: str, bound: float) -> bool:
+    if value is None:
+        return False
+    return {"gte": value >= bound, "gt": value > bound, "lte": value <= bound, "lt": value < bound}[op]
 
 
 def _us(seconds: float) -> int:
@@ -239,12 +279,65 @@ def evaluate(defn: Definition, data: Dataset, as_of: float) -> list[LeadScore]:
     for e in data.rows("events"):
         if e["ts"] is not None and _us(e["ts"]) <= _us(as_of) and e["lead_id"] is not None:
             events[e["lead_id"]].append(e)
-    out = []
+    leads: list[_Lead] = []
     for row in data.rows("leads"):
         created = row.get("created_at")
         if created is not None and _us(created) > _us(as_of):
             continue
         account = accounts.get(row.get("account_id")) if row.get("account_id") is not None else None
-        out.append(_Lead(defn, row, account, events.get(row["lead_id"], []), as_of).score())
+        lead = _Lead(defn, row, account, events.get(row["lead_id"], []), as_of)
+        lead.compute_scores()
+        leads.append(lead)
+    if defn.account is not None:
+        _roll_up_accounts(defn, leads)
+    models = defn.models()
+    if models:
+        latest = latest_predictions(data, as_of, models)
+        for lead in leads:
+            lead.predicted = {m: latest.get((lead.row["lead_id"], m)) for m in models}
+    out = [lead.decide() for lead in leads]
     out.sort(key=lambda s: s.lead_id)
     return out
+
+
+def _roll_up_accounts(defn: Definition, leads: list[_Lead]) -> None:
+    """Account engagement: the engagement of every lead of the account that exists at T, summed; engaged
+    leads: those at or above ``engaged_at`` (default: above 0).  A lead without an account has neither."""
+    rollup = defn.account
+    assert rollup is not None
+    members: dict[str, list[float]] = defaultdict(list)
+    for lead in leads:
+        account_id = lead.row.get("account_id")
+        if account_id is not None:
+            engagement = lead.scores["engagement"]
+            assert engagement is not None
+            members[account_id].append(_on_grid(engagement))
+    for lead in leads:
+        account_id = lead.row.get("account_id")
+        if account_id is None:
+            lead.account_state = AccountState(None, None, None, False)
+            continue
+        values = members[account_id]
+        total = math.fsum(values)
+        if rollup.engaged_at is None:
+            engaged = sum(1 for v in values if compare_score(v, "gt", 0.0))
+        else:
+            engaged = sum(1 for v in values if compare_score(v, "gte", rollup.engaged_at))
+        qualified = (rollup.threshold is None or compare_score(total, "gte", rollup.threshold)) and (
+            rollup.min_engaged_leads is None or engaged >= rollup.min_engaged_leads
+        )
+        lead.account_state = AccountState(account_id, total, engaged, qualified)
+
+
+def latest_predictions(data: Dataset, as_of: float, models: list[str]) -> dict[tuple[str, str], float]:
+    """(lead id, model) -> the probability of that model's latest prediction scored at or before T; of
+    predictions scored at the same instant, the highest probability."""
+    best: dict[tuple[str, str], tuple[int, float]] = {}
+    wanted = set(models)
+    for p in data.rows("predictions"):
+        if p["model"] not in wanted or _us(p["scored_at"]) > _us(as_of):
+            continue
+        key, rank = (p["lead_id"], p["model"]), (_us(p["scored_at"]), float(p["probability"]))
+        if key not in best or rank > best[key]:
+            best[key] = rank
+    return {key: rank[1] for key, rank in best.items()}

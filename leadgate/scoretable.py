@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from leadgate.compiler import CompiledQuery
-from leadgate.result import Contribution, LeadScore
+from leadgate.result import AccountState, Contribution, LeadScore
 from leadgate.summary import Summary, histogram
 
 
@@ -61,6 +61,16 @@ class ScoreTable:
         }
         for name, column in layout.groups:
             contributions[f"group:{name}"] = Contribution(0, float(row[column]))
+        account = None
+        if layout.account:
+            engagement, engaged = row["account_engagement"], row["account_engaged_leads"]
+            account = AccountState(
+                account_id=None if row["account_id"] is None else str(row["account_id"]),
+                engagement=None if engagement is None else float(engagement),
+                engaged_leads=None if engaged is None else int(engaged),
+                qualified=int(row["account_qualified"]) == 1,
+            )
+        predicted = {model: _probability(row[column]) for model, column in layout.predicted}
         return LeadScore(
             lead_id=str(row["lead_id"]),
             fit=float(row["fit"]),
@@ -74,7 +84,17 @@ class ScoreTable:
             level=int(row["level"]),
             mql_types=[str(row["basis"]), str(row["motion"])] if qualified else [],
             contributions=contributions,
+            account=account,
+            predicted=predicted,
         )
+
+    def account_members(self, account_id: str) -> list[tuple[str, float]]:
+        """(lead id, engagement) of every scored lead of an account, by lead id: who its engagement is from."""
+        if not self.query.layout.account:
+            return []
+        rows = self.table.filter(pc.equal(self.table.column("account_id"), pa.scalar(account_id)))
+        ids, engagement = rows.column("lead_id").to_pylist(), rows.column("engagement").to_pylist()
+        return sorted((str(i), float(e)) for i, e in zip(ids, engagement, strict=True))
 
     def summary(self) -> Summary:
         """Counts and the score distribution, computed on the columns (no per-lead objects)."""
@@ -112,3 +132,7 @@ class ScoreTable:
             total_quantiles=quantiles,
             histogram=histogram(totals),
         )
+
+
+def _probability(value: Any) -> float | None:
+    return None if value is None else float(value)

@@ -50,6 +50,9 @@ EVENTS = {
     "trial_started": {"plan": PLANS},
 }
 PROPERTY_POOLS = {"path": PATHS, "seconds": NUMBERS, "plan": PLANS}
+#: Model names in predictions: one a definition never reads, one hostile.
+MODELS = ["sql_model", "m'; DROP TABLE predictions; --", "unread"]
+PROBABILITIES = [0.0, 0.25, 0.5, 0.6, 0.75, 1.0]
 
 
 def _string_pred(draw: Any, key: str, name: str, pool: list[str]) -> dict[str, Any]:
@@ -143,8 +146,23 @@ def event_matches(draw: Any) -> dict[str, Any]:
     return spec
 
 
-def conditions(rule_ids: list[str], depth: int = 2) -> st.SearchStrategy[dict[str, Any]]:
-    leaves: list[st.SearchStrategy[dict[str, Any]]] = [trait_predicates(), event_matches()]
+def _predicted() -> st.SearchStrategy[dict[str, Any]]:
+    return st.tuples(
+        st.sampled_from(MODELS[:2]), st.sampled_from(["gte", "gt", "lte", "lt"]), st.sampled_from(PROBABILITIES)
+    ).map(lambda t: {"predicted": t[0], t[1]: t[2]})
+
+
+def _account_terms() -> st.SearchStrategy[dict[str, Any]]:
+    engagement = st.tuples(st.sampled_from(["gte", "gt", "lte", "lt"]), st.sampled_from([0, 5, 10, 25, 40])).map(
+        lambda t: {"score": "account_engagement", t[0]: t[1]}
+    )
+    return st.one_of(st.booleans().map(lambda b: {"account_qualified": b}), engagement)
+
+
+def conditions(rule_ids: list[str], depth: int = 2, account: bool = False) -> st.SearchStrategy[dict[str, Any]]:
+    leaves: list[st.SearchStrategy[dict[str, Any]]] = [trait_predicates(), event_matches(), _predicted()]
+    if account:
+        leaves.append(_account_terms())
     if rule_ids:
         leaves.append(st.sampled_from(rule_ids).map(lambda r: {"signal": r}))
     leaves.append(
@@ -157,7 +175,7 @@ def conditions(rule_ids: list[str], depth: int = 2) -> st.SearchStrategy[dict[st
     leaf = st.one_of(*leaves)
     if depth == 0:
         return leaf
-    sub = conditions(rule_ids, depth - 1)
+    sub = conditions(rule_ids, depth - 1, account)
     return st.one_of(
         leaf,
         st.lists(sub, min_size=1, max_size=3).map(lambda cs: {"all": cs}),
@@ -210,7 +228,17 @@ def definition_dicts(draw: Any) -> dict[str, Any]:
             rule["product"] = True
         engagement.append(rule)
     ids = [r["id"] for r in fit + engagement]
-    hard = conditions(ids, depth=1)
+    account: dict[str, Any] | None = None
+    if draw(st.booleans()):
+        account = {}
+        if draw(st.booleans()):
+            account["threshold"] = draw(st.sampled_from([0, 5, 10, 25, 40]))
+        if "threshold" not in account or draw(st.booleans()):
+            account["min_engaged_leads"] = draw(st.integers(1, 3))
+        engaged_at = draw(st.sampled_from([None, -5, 0, 1, 10]))
+        if engaged_at is not None:
+            account["engaged_at"] = engaged_at
+    hard = conditions(ids, depth=1, account=account is not None)
     require = [{"reason": f"rq{i}", "when": draw(hard)} for i in range(draw(st.integers(0, 2)))]
     disqualify = [{"reason": f"dq{i}", "when": draw(hard)} for i in range(draw(st.integers(0, 2)))]
     qualify: dict[str, Any] = {}
@@ -220,9 +248,10 @@ def definition_dicts(draw: Any) -> dict[str, Any]:
         qualify["min_fit"] = draw(st.sampled_from([0, 10, 15]))
     if draw(st.booleans()):
         qualify["min_engagement"] = draw(st.sampled_from([0, 1, 10]))
-    paths = [{"name": f"p{i}", "when": draw(conditions(ids))} for i in range(draw(st.integers(0, 2)))]
+    with_account = conditions(ids, account=account is not None)
+    paths = [{"name": f"p{i}", "when": draw(with_account)} for i in range(draw(st.integers(0, 2)))]
     if paths or not qualify:
-        qualify["paths"] = paths or [{"name": "p0", "when": draw(conditions(ids))}]
+        qualify["paths"] = paths or [{"name": "p0", "when": draw(with_account)}]
     d: dict[str, Any] = {
         "schema": 1,
         "name": "generated",
@@ -236,6 +265,8 @@ def definition_dicts(draw: Any) -> dict[str, Any]:
         "grades": {"A": 20, "B": 10, "C": 5},
         "levels": {"1": 25, "2": 10, "3": 1},
     }
+    if account is not None:
+        d["account"] = account
     default_half_life = draw(st.sampled_from([*HALF_LIVES[2:], None]))
     if default_half_life:
         d["decay"] = {"half_life": default_half_life}
@@ -325,4 +356,22 @@ def datasets(draw: Any, defn: Definition | None = None, as_of: float = BASE_T) -
         "seconds": pa.array([r[4] for r in rows], pa.float64()),
         "plan": pa.array([r[5] for r in rows], pa.string()),
     })  # fmt: skip
-    return Dataset(leads=leads, events=events, accounts=accounts)
+    scored = draw(
+        st.lists(
+            st.tuples(
+                st.sampled_from(owners),
+                st.sampled_from(MODELS),
+                st.sampled_from(PROBABILITIES),
+                st.sampled_from([0.0, 1e-6, HOUR, DAY, -1.0]),  # repeats make ties at one instant
+            ),
+            min_size=2,
+            max_size=20,
+        )
+    )
+    predictions = pa.table({
+        "lead_id": pa.array([r[0] for r in scored], pa.string()),
+        "model": pa.array([r[1] for r in scored], pa.string()),
+        "probability": pa.array([r[2] for r in scored], pa.float64()),
+        "scored_at": pa.array([_ts(as_of - r[3]) for r in scored], pa.int64()).cast(TS_TYPE),
+    })  # fmt: skip
+    return Dataset(leads=leads, events=events, accounts=accounts, predictions=predictions)

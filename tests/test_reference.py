@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from leadgate.definition.model import Definition
 from leadgate.inputs.dataset import TS_TYPE, Dataset
 from leadgate.reference import evaluate
-from leadgate.result import LeadScore
+from leadgate.result import AccountState, LeadScore
 from tests.strategies import as_ofs, datasets, definitions
 
 T = 1_761_955_200.0
@@ -30,7 +30,7 @@ def data(events: list[tuple[str, str, float, str | None]], **traits: list[Any]) 
         "lead_id": ids,
         "email": [None] * n,
         "email_domain": traits.pop("email_domain", [None] * n),
-        "account_id": [None] * n,
+        "account_id": pa.array(traits.pop("account_id", [None] * n), pa.string()),
         "created_at": pa.array(traits.pop("created_at", [None] * n), pa.int64()).cast(TS_TYPE),
         **traits,
     }
@@ -150,6 +150,65 @@ def test_leads_created_after_as_of_do_not_exist() -> None:
     d = defn()
     ds = data([], lead_id=["a", "b"], created_at=[round((T - 1) * 1e6), round((T + 1) * 1e6)])
     assert [s.lead_id for s in evaluate(d, ds, T)] == ["a"]
+
+
+ABM = {"engagement": [{"id": "v", "event": "view", "points": 10}]}
+
+
+def test_account_engagement_sums_the_accounts_existing_leads() -> None:
+    d = defn(
+        **ABM,
+        account={"threshold": 30, "min_engaged_leads": 2, "engaged_at": 10},
+        qualify={"paths": [{"name": "abm", "when": {"account_qualified": True}}]},
+    )
+    views = [("a", "view", T, None), ("b", "view", T, None), ("b", "view", T, None), ("c", "view", T, None)]
+    views += [("later", "view", T, None), ("solo", "view", T, None)]
+    ds = data(
+        views,
+        lead_id=["a", "b", "c", "later", "solo"],
+        account_id=["A", "A", "B", "A", None],
+        created_at=[None, None, None, round((T + 1) * 1e6), None],  # 'later' does not exist yet: not counted
+    )
+    s = {x.lead_id: x for x in evaluate(d, ds, T)}
+    assert s["a"].account is not None and s["a"].account.engagement == 30 and s["a"].account.engaged_leads == 2
+    assert s["a"].qualified and s["b"].qualified  # 10 + 20 from two engaged leads
+    assert s["c"].account is not None and not s["c"].account.qualified  # 10, one lead
+    assert s["solo"].account == AccountState(None, None, None, False) and not s["solo"].qualified
+    assert s["a"].engagement == 10 and s["a"].total == 10  # the roll-up is not part of the lead's own score
+
+
+def test_engaged_leads_and_account_engagement_conditions() -> None:
+    d = defn(
+        **ABM,
+        account={"min_engaged_leads": 2},  # engaged: above 0 by default
+        qualify={
+            "paths": [
+                {"name": "hot_account", "when": {"score": "account_engagement", "gte": 20}},
+                {"name": "quiet", "when": {"not": {"score": "account_engagement", "gt": 0}}},
+                {"name": "not_abm", "when": {"account_qualified": False}},
+            ]
+        },
+    )
+    ds = data([("a", "view", T, None), ("b", "view", T, None)], lead_id=["a", "b", "c"], account_id=["A", "A", None])
+    s = {x.lead_id: x for x in evaluate(d, ds, T)}
+    assert s["a"].qualified_by == ["hot_account"]
+    assert s["c"].qualified_by == ["quiet", "not_abm"]  # no account: comparisons on it fail, so 'not' holds
+
+
+def test_predicted_reads_the_latest_prediction_up_to_t_exactly() -> None:
+    d = defn(qualify={"paths": [{"name": "likely", "when": {"predicted": "sql", "gte": 0.6}}]})
+    us = [round((T + x) * 1e6) for x in (-DAY, -1, -1, 0, 1)]
+    rows = [("a", "sql", 0.9, us[0]), ("a", "sql", 0.2, us[1]), ("a", "sql", 0.6, us[2]), ("b", "sql", 0.59, us[3])]
+    rows += [("b", "sql", 0.99, us[4]), ("b", "other", 0.99, us[0])]  # after T; another model
+    ds = data([], lead_id=["a", "b", "c"])
+    ds.predictions = pa.table({
+        "lead_id": [r[0] for r in rows], "model": [r[1] for r in rows], "probability": [r[2] for r in rows],
+        "scored_at": pa.array([r[3] for r in rows], pa.int64()).cast(TS_TYPE),
+    })  # fmt: skip
+    s = {x.lead_id: x for x in evaluate(d, ds, T)}
+    assert s["a"].predicted == {"sql": 0.6} and s["a"].qualified  # tie at one instant: the higher probability
+    assert s["b"].predicted == {"sql": 0.59} and not s["b"].qualified  # exact: 0.59 < 0.6, no tolerance
+    assert s["c"].predicted == {"sql": None} and not s["c"].qualified
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -38,6 +38,7 @@ class History:
     leads: Path | None = None
     events: Path | None = None
     accounts: Path | None = None
+    predictions: Path | None = None  # read only for definitions with ``predicted`` conditions
     data: Dataset | None = None
     database: str | None = None
     rejected: list[RowError] = field(default_factory=list)
@@ -47,28 +48,35 @@ class History:
         kinds = [self.leads is not None, self.data is not None, self.database is not None]
         if sum(kinds) != 1:
             raise LeadgateError("history: give input files (leads, events, accounts), a Dataset, or a database")
-        if self.leads is None and (self.events is not None or self.accounts is not None):
-            raise LeadgateError("history: events and accounts files need a leads file")
+        if self.leads is None and (self.events or self.accounts or self.predictions) is not None:
+            raise LeadgateError("history: events, accounts and predictions files need a leads file")
 
     @classmethod
-    def files(cls, leads: str | Path, events: str | Path | None = None, accounts: str | Path | None = None) -> History:
-        return cls(
-            leads=Path(leads),
-            events=Path(events) if events is not None else None,
-            accounts=Path(accounts) if accounts is not None else None,
-        )
+    def files(
+        cls,
+        leads: str | Path,
+        events: str | Path | None = None,
+        accounts: str | Path | None = None,
+        predictions: str | Path | None = None,
+    ) -> History:
+        def path(p: str | Path | None) -> Path | None:
+            return Path(p) if p is not None else None
+
+        return cls(leads=Path(leads), events=path(events), accounts=path(accounts), predictions=path(predictions))
 
     def describe(self) -> str:
         if self.database is not None:
             return f"store {self.database}"
         if self.leads is not None:
-            return ", ".join(str(p) for p in (self.leads, self.events, self.accounts) if p is not None)
+            files = (self.leads, self.events, self.accounts, self.predictions)
+            return ", ".join(str(p) for p in files if p is not None)
         return "a Dataset"
 
     def load_into(self, engine: Engine, defn: Definition, field_types: FieldTypes) -> None:
         """Load the history into ``engine`` for ``defn``; ``field_types`` covers every definition of the
         run, so the files are converted once for all of them."""
-        if self.leads is not None and engine.load_files(defn, self.leads, self.events, self.accounts):
+        files = (self.leads, self.events, self.accounts, self.predictions)
+        if self.leads is not None and engine.load_files(defn, *files):  # type: ignore[arg-type]
             return
         engine.load(prepare_tables(defn, self.dataset(field_types)))
 
@@ -87,7 +95,12 @@ class History:
                     store.engine.dispose()
             else:
                 self._read = read_dataset(
-                    self.leads, self.events, self.accounts, field_types=field_types, all_columns=False
+                    self.leads,
+                    self.events,
+                    self.accounts,
+                    field_types=field_types,
+                    all_columns=False,
+                    predictions=self.predictions,
                 )
             self.rejected = list(self._read.rejected)
         return self._read

@@ -8,11 +8,13 @@ Two passes, both compiled SQL on the engine that holds the history:
    definitions with decay run the compiled query once per snapshot on the loaded engine.
 2. **Refinement.**  For each lead that first qualifies at ``T_i`` (i ≥ 1), the instants in
    ``(T_{i−1}, T_i]`` at which its score can change are probed (``compile_probes``): each of its events
-   the definition reads, each instant one of its events leaves a window (``ts + W``), and its creation.
+   the definition reads, each instant one of its events leaves a window (``ts + W``), its creation, and
+   each new prediction of a model the definition reads.
    The earliest probe at which it qualifies is its MQL instant.  The live service scores at every event,
    so for definitions without decay this is exactly when it would have become an MQL.  When no probe
    qualifies (decay moved the score between events), the MQL instant is ``T_i`` itself: when a periodic
-   re-score at the snapshots would have caught it (``how = "snapshot"``).
+   re-score at the snapshots would have caught it (``how = "snapshot"``).  So it is for definitions
+   with an account roll-up, where other leads' events move a lead's score: they are not refined.
 
 Point in time throughout: the compiled SQL sees only events at or before the instant it scores, and
 only leads created by then.
@@ -32,7 +34,7 @@ from leadgate.backtest.periods import Snapshots
 from leadgate.compiler.changes import compile_changes, supports
 from leadgate.compiler.query import compile_template
 from leadgate.compiler.snapshots import INSTANT_COLUMN, INSTANTS_TABLE, compile_probes, counted_events
-from leadgate.compiler.sqlbuild import col, ident, num
+from leadgate.compiler.sqlbuild import col, ident, num, string
 from leadgate.definition.model import Definition, EventCond, walk
 from leadgate.engines import Engine
 from leadgate.errors import LeadgateError
@@ -47,12 +49,13 @@ _PLACEHOLDER = "lg_inner_query"
 class FirstMql:
     """A lead's first qualification inside the backtest: period (1-based), instant, and what moved it
     there: ``event`` (one of its events), ``window`` (an event left a window), ``created`` (the lead
-    appeared), or ``snapshot`` (no probe qualified: the snapshot instant, an upper bound)."""
+    appeared), ``prediction`` (a new model prediction), or ``snapshot`` (no probe qualified, or the
+    definition rolls engagement up to accounts: the snapshot instant, an upper bound)."""
 
     lead_id: str
     period: int
     at: float
-    how: str
+    how: str  # event, window, created, prediction or snapshot
 
 
 @dataclass
@@ -199,14 +202,33 @@ def _candidates(
     if table.num_columns:
         for lead, t in zip(table.column("lead_id").to_pylist(), micros(table.column("t")).to_pylist(), strict=True):
             found[lead].setdefault(t, "created")
+    models = defn.models()
+    if models:
+        q = (
+            exp.select(col("lead_id", "x"), exp.alias_(col("scored_at", "x"), "t", quoted=True))
+            .from_(exp.Table(this=ident("predictions")).as_("x"))
+            .join(refine.copy(), on=same.copy(), join_type="inner")
+            .where(
+                exp.and_(
+                    exp.In(this=col("model", "x"), expressions=[string(m) for m in models]),
+                    exp.GT(this=col("scored_at", "x"), expression=col("lo", "r")),
+                    exp.LTE(this=col("scored_at", "x"), expression=col("hi", "r")),
+                )
+            )
+        )
+        table = engine.fetch_arrow(q.sql(dialect=engine.dialect))
+        if table.num_columns:
+            for lead, t in zip(table.column("lead_id").to_pylist(), micros(table.column("t")).to_pylist(), strict=True):
+                found[lead].setdefault(t, "prediction")
     return found
 
 
 def _refine(defn: Definition, engine: Engine, snapshots: Snapshots, new: dict[str, int]) -> list[FirstMql]:
-    """The MQL instant of each newly qualified lead: its earliest qualifying probe, else the snapshot."""
+    """The MQL instant of each newly qualified lead: its earliest qualifying probe, else the snapshot.
+    With an account roll-up, other leads' events move a lead's score: no probes, the snapshot."""
     if not new:
         return []
-    found = _candidates(defn, engine, snapshots, new)
+    found = _candidates(defn, engine, snapshots, new) if defn.account is None else {}
     probes = [(lead, t) for lead in sorted(found) for t in sorted(found[lead])]
     first: dict[str, int] = {}
     if probes:

@@ -18,9 +18,10 @@ and nothing else; its result at any snapshot is the one at its latest change poi
     …      the stages of query.py, unchanged
     final  the output columns of query.py plus ``__i``, the change point's snapshot index
 
-Definitions with decay move scores between events; they take the per-snapshot path instead
-(``supports``).  A property test holds the expanded result equal to ``compile_definition`` at every
-snapshot, on DuckDB and SQLite.
+Decay moves scores between events, and account roll-ups and model predictions move a lead's score at
+instants that are not its own: definitions with those take the per-snapshot path (``supports``).  A
+property test holds the expanded result equal to ``compile_definition`` at every snapshot, on DuckDB and
+SQLite.
 """
 
 from __future__ import annotations
@@ -40,8 +41,10 @@ from leadgate.errors import LeadgateError
 
 
 def supports(defn: Definition) -> bool:
-    """Whether scores only change at events, window exits and creation (no decay anywhere)."""
-    return not any(defn.half_life(rule) for rule in defn.engagement)
+    """Whether a lead's score only changes at its own events, their window exits and its creation: no
+    decay, no account roll-up (other leads' events move it) and no model predictions (new ones move it)."""
+    decays = any(defn.half_life(rule) for rule in defn.engagement)
+    return not decays and defn.account is None and not defn.models()
 
 
 @dataclass(frozen=True)
@@ -53,8 +56,10 @@ class _Window:
 class _ChangeCompiler(_Compiler):
     def __init__(self, defn: Definition, dialect: str, tables: TableNames, instants: Sequence[float]):
         super().__init__(defn, dialect, SENTINEL_US / 1_000_000, tables)
-        if self.needs_epoch:
-            raise LeadgateError("change points need a definition without decay")
+        if not supports(defn):
+            raise LeadgateError(
+                "change points need a definition without decay, account roll-up or predicted conditions"
+            )
         self.instants_us = [round(t * 1_000_000) for t in instants]
         self.n = len(self.instants_us)
         self.windows: dict[int, _Window] = {}

@@ -8,14 +8,16 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from leadgate.compiler import dialects
-from leadgate.compiler.sqlbuild import and_, definite, literal, not_, num, or_, string, sub
+from leadgate.compiler.sqlbuild import and_, definite, literal, not_, num, or_, string, sub, truthy
 from leadgate.definition.model import (
+    AccountQualifiedCond,
     AllCond,
     AnyCond,
     Condition,
     EventCond,
     NotCond,
     Predicate,
+    PredictedCond,
     ScoreCond,
     SignalCond,
 )
@@ -33,6 +35,10 @@ class Scope:
     event_count: Callable[[EventCond], exp.Expression] | None = None
     signal: Callable[[str], exp.Expression] | None = None
     score: Callable[[str], exp.Expression] | None = None
+    #: The 1/0 column saying whether the lead's account qualifies.
+    account_qualified: Callable[[], exp.Expression] | None = None
+    #: The column holding a model's probability (NULL without a prediction).
+    predicted: Callable[[str], exp.Expression] | None = None
 
 
 def _lower(x: exp.Expression) -> exp.Expression:
@@ -124,6 +130,14 @@ def condition(cond: Condition, scope: Scope) -> exp.Expression:
     if isinstance(cond, ScoreCond):
         assert scope.score is not None
         return score_compare(scope.score(cond.score), cond.op, cond.value)
+    if isinstance(cond, AccountQualifiedCond):
+        assert scope.account_qualified is not None
+        qualified = truthy(scope.account_qualified())
+        return qualified if cond.account_qualified else not_(qualified)
+    if isinstance(cond, PredictedCond):
+        assert scope.predicted is not None
+        node = {"gt": exp.GT, "gte": exp.GTE, "lt": exp.LT, "lte": exp.LTE}[cond.op]
+        return node(this=scope.predicted(cond.predicted), expression=num(cond.value))
     raise AssertionError(type(cond))
 
 

@@ -6,11 +6,13 @@ The query is a chain of CTEs, each adding columns to the one before:
     agg    one pass over ``ev`` grouped by lead: per event condition, the count in its window, and the
            decay sums (occurrence) or latest time (once) its rules need
     base   leads ⟕ accounts ⟕ agg: the traits the definition reads, counts defaulted to 0
+    (pr, pv  the latest prediction of each model the definition reads: compiler/predictions.py)
     hits   fit rules matched (1/0)
     pts    points per rule: min_count gate, decay, cap
     grp    group cap adjustments
     sc     fit and engagement
-    tot    total
+    (acct  per account: summed engagement and engaged leads: compiler/accounts.py)
+    tot    total (and the lead's account roll-up)
     dec    disqualify / require / qualification paths (1/0)
     final  the output columns (docs/semantics.md, "Output per lead")
 
@@ -24,7 +26,7 @@ from datetime import UTC, datetime
 
 from sqlglot import exp
 
-from leadgate.compiler import dialects
+from leadgate.compiler import accounts, dialects, predictions
 from leadgate.compiler.conditions import EPS, Scope, at_least, condition, negate, predicate
 from leadgate.compiler.sqlbuild import (
     case,
@@ -61,6 +63,7 @@ class TableNames:
     leads: str = "leads"
     events: str = "events"
     accounts: str = "accounts"
+    predictions: str = "predictions"
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,8 @@ class Layout:
     disqualify: list[tuple[str, str]] = field(default_factory=list)  # (reason, 1 when it holds)
     require: list[tuple[str, str]] = field(default_factory=list)  # (reason, 1 when it FAILS)
     paths: list[tuple[str, str]] = field(default_factory=list)  # (path name, 1 when it holds)
+    account: bool = False  # the account columns (compiler/accounts.py OUTPUT) are present
+    predicted: list[tuple[str, str]] = field(default_factory=list)  # (model, probability column)
 
 
 @dataclass(frozen=True)
@@ -138,6 +143,7 @@ class _Compiler:
             for node in walk(cond):
                 if isinstance(node, EventCond) and _key(node) not in self.econds:
                     self.econds[_key(node)] = (len(self.econds), node)
+        self.models = defn.models()
         self.weights: dict[tuple[int, float], str] = {}
         self.latest: dict[int, str] = {}
         for rule in defn.engagement:
@@ -211,6 +217,8 @@ class _Compiler:
     # -- leads ----------------------------------------------------------------------------------------
     def base(self) -> exp.Select:
         cols: list[exp.Expression] = [exp.alias_(col("lead_id", "l"), "lead_id", quoted=True)]
+        if self.d.account is not None:
+            cols.append(exp.alias_(col("account_id", "l"), "account_id", quoted=True))
         for (table, name), alias in self.fields.items():
             cols.append(exp.alias_(col(name, "l" if table == "leads" else "a"), alias, quoted=True))
         for k, _ in self.econds.values():
@@ -219,6 +227,8 @@ class _Compiler:
             cols.append(exp.alias_(exp.Coalesce(this=col(name, "g"), expressions=[num(0)]), name, quoted=True))
         for name in self.latest.values():
             cols.append(exp.alias_(col(name, "g"), name, quoted=True))
+        for i, _ in enumerate(self.models):
+            cols.append(exp.alias_(col(predictions.column(i), "v"), predictions.column(i), quoted=True))
         q = exp.select(*cols).from_(_table(self.tables.leads).as_("l"))
         if any(t == "accounts" for t, _ in self.fields):
             q = q.join(
@@ -230,6 +240,12 @@ class _Compiler:
             q = q.join(
                 exp.Table(this=ident("agg")).as_("g"),
                 on=exp.EQ(this=col("lead_id", "l"), expression=col("lead_id", "g")),
+                join_type="left",
+            )
+        if self.models:
+            q = q.join(
+                exp.Table(this=ident("pv")).as_("v"),
+                on=exp.EQ(this=col("lead_id", "l"), expression=col("lead_id", "v")),
                 join_type="left",
             )
         created = exp.LTE(this=col("created_at", "l"), expression=self.at(self.T_us))
@@ -251,6 +267,8 @@ class _Compiler:
             event_count=lambda c: col(f"n{self.k(c)}"),
             signal=signal,
             score=lambda name: col(name),
+            account_qualified=lambda: col(accounts.QUALIFIED),
+            predicted=lambda model: col(predictions.column(self.models.index(model))),
         )
 
     def raw_points(self, rule: EngagementRule) -> exp.Expression:
@@ -286,6 +304,9 @@ class _Compiler:
         eng_parts += [col(f"g_{g}") for g in d.groups if _kind(d, g) == "engagement"]
         sc = [exp.alias_(total(fit_parts), "fit", quoted=True), exp.alias_(total(eng_parts), "engagement", quoted=True)]
         tot = [exp.alias_(exp.Add(this=col("fit"), expression=col("engagement")), "total", quoted=True)]
+        totals = [("tot", select_from("sc", tot))]
+        if d.account is not None:
+            totals = accounts.account_stages(d.account, self.dialect)
         dec: list[exp.Expression] = []
         for i, h in enumerate(d.disqualify):
             dec.append(exp.alias_(flag(condition(h.when, scope)), f"dq{i}", quoted=True))
@@ -312,7 +333,7 @@ class _Compiler:
             ("pts", select_from("hits", pts)),
             ("grp", select_from("pts", grp)),
             ("sc", select_from("grp", sc)),
-            ("tot", select_from("sc", tot)),
+            *totals,
             ("dec", select_from("tot", dec)),
         ]
 
@@ -361,16 +382,23 @@ class _Compiler:
         for name in d.groups:
             cols.append(exp.alias_(col(f"g_{name}"), f"points__group__{name}", quoted=True))
             layout.groups.append((name, f"points__group__{name}"))
+        if layout.account:
+            cols += [col(name) for name in accounts.OUTPUT]
+        for i, model in enumerate(self.models):
+            cols.append(exp.alias_(col(predictions.column(i)), predictions.output_column(i), quoted=True))
+            layout.predicted.append((model, predictions.output_column(i)))
         cols += [exp.alias_(col(f"dq{i}"), out, quoted=True) for i, (_, out) in enumerate(layout.disqualify)]
         cols += [exp.alias_(col(f"rq{i}"), out, quoted=True) for i, (_, out) in enumerate(layout.require)]
         cols += [exp.alias_(col(src), out, quoted=True) for src, (_, out) in zip(path_cols, layout.paths, strict=True)]
         return exp.select(*cols).from_(exp.Table(this=ident("dec"))).order_by(col("lead_id"))
 
     def build(self) -> tuple[exp.Select, Layout]:
-        layout = Layout()
+        layout = Layout(account=self.d.account is not None)
         ctes: list[tuple[str, exp.Select]] = [("ev", self.ev())]
         if self.econds:
             ctes.append(("agg", self.agg()))
+        if self.models:
+            ctes += predictions.prediction_ctes(self.models, _table(self.tables.predictions), self.at(self.T_us))
         ctes.append(("base", self.base()))
         ctes += self.stages(layout)
         query = self.final(layout)

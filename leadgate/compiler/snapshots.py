@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 from sqlglot import exp
 
-from leadgate.compiler import dialects
+from leadgate.compiler import accounts, dialects, predictions
 from leadgate.compiler.conditions import predicate
 from leadgate.compiler.query import SENTINEL_US, CompiledQuery, Layout, TableNames, _Compiler, _table, as_of_epoch
 from leadgate.compiler.sqlbuild import and_, col, ident, num, or_, string
@@ -79,6 +79,11 @@ class _MultiCompiler(_Compiler):
 
     def __init__(self, defn: Definition, dialect: str, tables: TableNames, per_lead: bool):
         super().__init__(defn, dialect, SENTINEL_US / 1_000_000, tables)
+        if per_lead and defn.account is not None:
+            raise LeadgateError(
+                f"'{defn.name}' rolls engagement up to accounts: a lead's score depends on its account's other "
+                "leads at the same instant, so it cannot be probed alone"
+            )
         self.per_lead = per_lead
         self.offsets: dict[int, str] = {0: "__at_0"}  # µs from T -> column of the instants relation
 
@@ -117,6 +122,8 @@ class _MultiCompiler(_Compiler):
     def base(self) -> exp.Select:
         cols: list[exp.Expression] = [exp.alias_(col("lead_id", "l"), "lead_id", quoted=True)]
         cols += [col(INSTANT_COLUMN, "s"), col("__now", "s")]
+        if self.d.account is not None:
+            cols.append(exp.alias_(col("account_id", "l"), "account_id", quoted=True))
         for (table, name), alias in self.fields.items():
             cols.append(exp.alias_(col(name, "l" if table == "leads" else "a"), alias, quoted=True))
         for k, _ in self.econds.values():
@@ -125,6 +132,8 @@ class _MultiCompiler(_Compiler):
             cols.append(exp.alias_(exp.Coalesce(this=col(name, "g"), expressions=[num(0)]), name, quoted=True))
         for name in self.latest.values():
             cols.append(exp.alias_(col(name, "g"), name, quoted=True))
+        for i, _ in enumerate(self.models):
+            cols.append(exp.alias_(col(predictions.column(i), "v"), predictions.column(i), quoted=True))
         q = exp.select(*cols).from_(_table(self.tables.leads).as_("l"))
         instants = exp.Table(this=ident("inst")).as_("s")
         if self.per_lead:
@@ -143,8 +152,51 @@ class _MultiCompiler(_Compiler):
                 exp.EQ(this=col(INSTANT_COLUMN, "s"), expression=col(INSTANT_COLUMN, "g")),
             )
             q = q.join(exp.Table(this=ident("agg")).as_("g"), on=on, join_type="left")
+        if self.models:
+            on = exp.and_(
+                exp.EQ(this=col("lead_id", "l"), expression=col("lead_id", "v")),
+                exp.EQ(this=col(INSTANT_COLUMN, "s"), expression=col(INSTANT_COLUMN, "v")),
+            )
+            q = q.join(exp.Table(this=ident("pv")).as_("v"), on=on, join_type="left")
         created = exp.LTE(this=col("created_at", "l"), expression=col("__at_0", "s"))
         return q.where(or_([exp.Is(this=col("created_at", "l"), expression=exp.Null()), created]))
+
+    def prediction_ctes(self) -> list[tuple[str, exp.Select]]:
+        """The single-instant ``pr`` / ``pv`` CTEs, per instant: predictions ⋈ instants, ranked and picked
+        per lead, model and instant."""
+        ranked, latest = (body for _, body in predictions.prediction_ctes(
+            self.models, _table(self.tables.predictions), self.at(self.T_us)
+        ))  # fmt: skip
+        instants = exp.Table(this=ident("inst")).as_("s")
+        if self.per_lead:
+            ranked = ranked.join(
+                instants, on=exp.EQ(this=col("lead_id", "p"), expression=col("__lead", "s")), join_type="inner"
+            )
+        else:
+            ranked = ranked.join(instants, join_type="cross")
+        ranked = ranked.select(exp.alias_(col(INSTANT_COLUMN, "s"), INSTANT_COLUMN, quoted=True), copy=False)
+        rank = ranked.find(exp.Window)
+        assert rank is not None
+        rank.set("partition_by", [*rank.args["partition_by"], col(INSTANT_COLUMN, "s")])
+        latest = latest.select(col(INSTANT_COLUMN), copy=False).group_by(col(INSTANT_COLUMN), copy=False)
+        return [("pr", ranked), ("pv", latest)]
+
+    def stages(self, layout: Layout) -> list[tuple[str, exp.Select]]:
+        """The parent's stages; an account roll-up sums per account *and instant*."""
+        out = super().stages(layout)
+        if self.d.account is None:
+            return out
+        for name, body in out:
+            if name == "acct" and self.dialect in accounts.MATERIALIZING:
+                body.select(col(INSTANT_COLUMN), copy=False).group_by(col(INSTANT_COLUMN), copy=False)
+            elif name == "acct":
+                for window in body.find_all(exp.Window):
+                    window.set("partition_by", [*window.args["partition_by"], col(INSTANT_COLUMN)])
+            elif name == "tot" and self.dialect in accounts.MATERIALIZING:
+                join = body.args["joins"][0]
+                same = exp.EQ(this=col(INSTANT_COLUMN, "sc"), expression=col(INSTANT_COLUMN, "x"))
+                join.set("on", exp.and_(join.args["on"], same))
+        return out
 
     def final(self, layout: Layout) -> exp.Select:
         q = super().final(layout)
@@ -178,10 +230,12 @@ class _MultiCompiler(_Compiler):
 
     def build_multi(self, relation: Callable[[], exp.Expression]) -> tuple[exp.Select, Layout]:
         """The query; ``relation`` gives the instants relation once every offset is known (at the end)."""
-        layout = Layout()
+        layout = Layout(account=self.d.account is not None)
         ctes: list[tuple[str, exp.Expression]] = []
         if self.econds:
             ctes += [("ev", self.ev()), ("agg", self.agg())]
+        if self.models:
+            ctes += self.prediction_ctes()
         ctes.append(("base", self.base()))
         ctes += self.stages(layout)
         query = self.final(layout)

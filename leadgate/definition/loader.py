@@ -628,6 +628,10 @@ def _key_equal(key: str, group: int, n: int = 0) -> Callable[[re.Match[str], Any
     return lambda m, data: _nth(_where(data, lambda _at, d: key if d.get(key) == m[group] else None), n)
 
 
+def _has(mapping: dict[str, Any], key: str) -> str | None:
+    return key if key in mapping else None
+
+
 def _field_named(n: int) -> Callable[[re.Match[str], Any], Loc | None]:
     """The ``n``-th predicate testing the field the message names, at its ``trait`` or ``property``."""
 
@@ -649,6 +653,8 @@ _CROSS_CHECKS: list[tuple[str, Callable[[re.Match[str], Any], Loc | None]]] = [
     (r"(require|disqualify): reason codes", lambda m, data: _repeat(data, (m[1],), "reason")),
     (r"qualify\.paths: names", lambda m, data: _repeat(data, ("qualify", "paths"), "name", frozenset({"score"}))),
     (r"signal '(\w+)' names no", _key_equal("signal", 1)),
+    (r"'account_qualified' needs", lambda m, data: _nth(_where(data, lambda _at, d: _has(d, "account_qualified")), 0)),
+    (r"'(account_engagement)' needs", _key_equal("score", 1)),
     (r"'([\w.]+)' is a reserved column", _field_named(0)),
     (r"'([\w.]+)' is tested both", _field_named(1)),
     (r"(\w+): mixes values of types", _mixed_operand),

@@ -220,18 +220,12 @@ class SignalCond(Strict):
     signal: str
 
 
-class ScoreCond(Strict):
-    """A comparison on a score; compared with a tolerance of 1e-9 (see the semantics)."""
-
-    score: Literal["fit", "engagement", "total"]
-    gte: float | None = None
-    gt: float | None = None
-    lte: float | None = None
-    lt: float | None = None
+class _Comparison(Strict):
+    """One of ``gte``, ``gt``, ``lte``, ``lt`` (declared by the subclass with its bounds)."""
 
     @model_validator(mode="after")
-    def _one_op(self) -> ScoreCond:
-        if sum(v is not None for v in (self.gte, self.gt, self.lte, self.lt)) != 1:
+    def _one_op(self) -> _Comparison:
+        if sum(getattr(self, k) is not None for k in ("gte", "gt", "lte", "lt")) != 1:
             raise ValueError("give exactly one of gte, gt, lte, lt")
         return self
 
@@ -242,6 +236,41 @@ class ScoreCond(Strict):
     @property
     def value(self) -> float:
         return float(getattr(self, self.op))
+
+
+class ScoreCond(_Comparison):
+    """A comparison on a score; compared with a tolerance of 1e-9 (see the semantics).
+
+    ``account_engagement`` is the summed engagement of the lead's account (the ``account:`` section); it is
+    missing for a lead without an account, and a comparison on a missing value is false."""
+
+    score: Literal["fit", "engagement", "total", "account_engagement"]
+    gte: float | None = None
+    gt: float | None = None
+    lte: float | None = None
+    lt: float | None = None
+
+
+class AccountQualifiedCond(Strict):
+    """The lead's account qualifies (``true``) or does not (``false``), by the ``account:`` section.
+
+    A lead without an account is in no qualified account."""
+
+    account_qualified: bool
+
+
+Probability = Annotated[float, Field(ge=0, le=1)]
+
+
+class PredictedCond(_Comparison):
+    """A comparison on a model's predicted probability of the outcome, exact (no tolerance): the latest
+    prediction of that model scored at or before T.  A lead without one fails the comparison."""
+
+    predicted: str = Field(min_length=1, max_length=200)  # any text: it reaches SQL only as a string literal
+    gte: Probability | None = None
+    gt: Probability | None = None
+    lte: Probability | None = None
+    lt: Probability | None = None
 
 
 class AllCond(Strict):
@@ -263,6 +292,8 @@ _COND_KEYS: dict[str, type[BaseModel]] = {
     "event": EventCond,
     "signal": SignalCond,
     "score": ScoreCond,
+    "account_qualified": AccountQualifiedCond,
+    "predicted": PredictedCond,
     "trait": Predicate,
 }
 
@@ -281,7 +312,7 @@ def _dispatch(value: Any) -> Any:
 
 
 Condition = Annotated[
-    Union[AllCond, AnyCond, NotCond, EventCond, SignalCond, ScoreCond, Predicate],
+    Union[AllCond, AnyCond, NotCond, EventCond, SignalCond, ScoreCond, AccountQualifiedCond, PredictedCond, Predicate],
     BeforeValidator(_dispatch),
 ]
 AllCond.model_rebuild()
@@ -377,6 +408,22 @@ class Qualify(Strict):
         return self.threshold is not None or self.min_fit is not None or self.min_engagement is not None
 
 
+class AccountRollup(Strict):
+    """Account-level engagement: the engagement of the account's leads summed, and when the account
+    qualifies (a threshold on that sum and/or a minimum number of engaged leads)."""
+
+    threshold: float | None = None
+    min_engaged_leads: int | None = Field(default=None, ge=1)
+    engaged_at: float | None = None
+    description: str | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> AccountRollup:
+        if self.threshold is None and self.min_engaged_leads is None:
+            raise ValueError("give a threshold on the account's engagement, min_engaged_leads, or both")
+        return self
+
+
 class Grades(Strict):
     """Fit grade A-D: A at or above ``A``, B at or above ``B``, C at or above ``C``, else D."""
 
@@ -415,6 +462,7 @@ class Definition(Strict):
     groups: dict[Ident, Group] = {}
     require: list[HardRule] = []
     disqualify: list[HardRule] = []
+    account: AccountRollup | None = None
     qualify: Qualify
     grades: Grades = Grades()
     levels: Levels = Levels()
@@ -444,6 +492,9 @@ class Definition(Strict):
             for node in walk(cond):
                 if isinstance(node, SignalCond) and node.signal not in known:
                     raise ValueError(f"signal '{node.signal}' names no fit or engagement rule")
+                if self.account is None and _is_account_term(node):
+                    term = "account_qualified" if isinstance(node, AccountQualifiedCond) else "account_engagement"
+                    raise ValueError(f"'{term}' needs an 'account:' section (threshold and/or min_engaged_leads)")
         for pred in self.predicates():
             name = pred.field
             reserved = RESERVED_EVENT_COLUMNS if pred.prop is not None else RESERVED_LEAD_COLUMNS
@@ -504,6 +555,15 @@ class Definition(Strict):
             types[key] = kind if kind is not None else prior
         return types
 
+    @property
+    def uses_account(self) -> bool:
+        """Whether scoring rolls engagement up to accounts (the ``account:`` section is given)."""
+        return self.account is not None
+
+    def models(self) -> list[str]:
+        """The names of the models whose predictions the definition reads, sorted."""
+        return sorted({n.predicted for c in self.all_conditions() for n in walk(c) if isinstance(n, PredictedCond)})
+
     def event_names(self) -> set[str]:
         names: set[str] = set()
         for cond in self.all_conditions():
@@ -521,6 +581,12 @@ def field_key(pred: Predicate) -> tuple[str, str]:
     if name.startswith("account."):
         return ("accounts", name[len("account.") :])
     return ("leads", name)
+
+
+def _is_account_term(node: Any) -> bool:
+    return isinstance(node, AccountQualifiedCond) or (
+        isinstance(node, ScoreCond) and node.score == "account_engagement"
+    )
 
 
 def walk(cond: Any) -> list[Any]:

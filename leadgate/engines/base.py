@@ -29,6 +29,7 @@ CORE = {
     },
     "accounts": {"account_id": pa.string()},
     "events": {"lead_id": pa.string(), "event": pa.string(), "ts": TS_TYPE},
+    "predictions": {"lead_id": pa.string(), "model": pa.string(), "probability": pa.float64(), "scored_at": TS_TYPE},
 }
 
 
@@ -39,14 +40,17 @@ def quote_ident(name: str, quote: str = '"') -> str:
 
 @dataclass
 class Tables:
-    """The three input tables, reduced to the columns a definition reads, with the types it expects."""
+    """The input tables, reduced to the columns a definition reads, with the types it expects.
+    ``predictions`` is there only for a definition that reads model predictions."""
 
     leads: pa.Table
     accounts: pa.Table
     events: pa.Table
+    predictions: pa.Table | None = None
 
     def items(self) -> list[tuple[str, pa.Table]]:
-        return [("leads", self.leads), ("accounts", self.accounts), ("events", self.events)]
+        tables = [("leads", self.leads), ("accounts", self.accounts), ("events", self.events)]
+        return tables + ([("predictions", self.predictions)] if self.predictions is not None else [])
 
 
 def _shape(table: pa.Table | None, core: Mapping[str, pa.DataType], extra: Mapping[str, str | None]) -> pa.Table:
@@ -75,6 +79,7 @@ def prepare_tables(defn: Definition, data: Dataset) -> Tables:
         leads=_shape(data.leads, CORE["leads"], wanted["leads"]),
         accounts=_shape(data.accounts, CORE["accounts"], wanted["accounts"]),
         events=_shape(data.events, CORE["events"], wanted["events"]),
+        predictions=_shape(data.predictions, CORE["predictions"], {}) if defn.models() else None,
     )
 
 
@@ -96,7 +101,14 @@ class Engine(ABC):
     def fetch(self, sql: str) -> list[dict[str, Any]]:
         """Run one query and return its rows as dicts."""
 
-    def load_files(self, defn: Definition, leads: Path, events: Path | None, accounts: Path | None) -> bool:
+    def load_files(
+        self,
+        defn: Definition,
+        leads: Path,
+        events: Path | None,
+        accounts: Path | None,
+        predictions: Path | None = None,
+    ) -> bool:
         """Load input files natively, skipping the Arrow reader; engines that can override this.  Returns
         False (having loaded nothing) when the files need the converting, row-reporting reader."""
         return False

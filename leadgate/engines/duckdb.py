@@ -32,9 +32,18 @@ class DuckDBEngine(Engine):
         self._extra[name] = table  # registered, not copied: keep the buffers alive
         self.con.register(name, table)
 
-    def load_files(self, defn: Definition, leads: Path, events: Path | None, accounts: Path | None) -> bool:
+    def load_files(
+        self,
+        defn: Definition,
+        leads: Path,
+        events: Path | None,
+        accounts: Path | None,
+        predictions: Path | None = None,
+    ) -> bool:
         """Scan Parquet inputs in place; False (nothing loaded) when the converting reader is needed."""
         files = {"leads": leads, "events": events, "accounts": accounts}
+        if defn.models():
+            files["predictions"] = predictions
         return load_views(lambda sql: self.con.execute(sql).fetchall(), "duckdb", files, defn.field_types())
 
     def fetch(self, sql: str) -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from leadgate.engines.base import quote_ident
-from leadgate.inputs.readers import ALIASES, OPTIONAL_STRINGS, TIMESTAMPS
+from leadgate.inputs.readers import ALIASES, BOUNDED, OPTIONAL_STRINGS, TIMESTAMPS
 
 SQL_TYPES = {"number": "DOUBLE", "string": "VARCHAR", "boolean": "BOOLEAN"}
 #: The lower-cased part after the '@' of an address with exactly one '@' (as inputs.readers.email_domain).
@@ -86,10 +86,12 @@ def view_sql(
     select: list[str] = []
     for canonical, aliases in ALIASES[kind].items():
         source = next((a for a in aliases if a in types), None)
-        want = "timestamp" if canonical in TIMESTAMPS[kind] else "string"
+        bounded = canonical in BOUNDED.get(kind, {})
+        want = "timestamp" if canonical in TIMESTAMPS[kind] else "number" if bounded else "string"
         if source is None or not _compatible(types[source], want):
             return None
-        select.append(f"{q.ident(source)} AS {q.ident(canonical)}")
+        value = f"CAST({q.ident(source)} AS {q.type('DOUBLE')})" if bounded else q.ident(source)
+        select.append(f"{value} AS {q.ident(canonical)}")
     for name in OPTIONAL_STRINGS[kind]:
         if name in ALIASES[kind]:
             continue
@@ -122,18 +124,25 @@ def view_sql(
 
 
 def checks_sql(kind: str, dialect: str = "duckdb") -> str:
-    """One row: how many rows lack a required value, and how many ids repeat."""
+    """One row: how many rows lack a required value (or have a number out of bounds), and how many ids
+    repeat."""
     q = _Sql(dialect)
     required = " OR ".join(f"{q.ident(c)} IS NULL" for c in ALIASES[kind])
+    for column, (low, high) in BOUNDED.get(kind, {}).items():  # NaN fails too: it sorts above every number
+        required += f" OR NOT ({q.ident(column)} >= {low!r} AND {q.ident(column)} <= {high!r})"
     key = q.ident(next(iter(ALIASES[kind])))
-    repeats = f"COUNT({key}) - COUNT(DISTINCT {key})" if kind != "events" else "0"
+    repeats = f"COUNT({key}) - COUNT(DISTINCT {key})" if kind in ("leads", "accounts") else "0"
     missing = f"SUM(CASE WHEN {required} THEN 1 ELSE 0 END)"
     return f"SELECT COALESCE({missing}, 0) AS missing, {repeats} AS repeats FROM {q.ident(kind)}"
 
 
 def empty_view_sql(kind: str, field_types: Mapping[tuple[str, str], str | None], dialect: str = "duckdb") -> str:
-    """A view of no rows with the columns a missing (optional) accounts file would have had."""
+    """A view of no rows with the columns a missing (optional) accounts or predictions file would have had."""
     q = _Sql(dialect)
+    if kind == "predictions":
+        types = {"lead_id": "VARCHAR", "model": "VARCHAR", "probability": "DOUBLE", "scored_at": "TIMESTAMP"}
+        nulls = ", ".join(f"{q.null(t)} AS {q.ident(c)}" for c, t in types.items())
+        return f"SELECT * FROM (SELECT {nulls}) AS empty WHERE 1 = 0"
     columns = [f"{q.null('VARCHAR')} AS {q.ident('account_id')}"] + [
         f"{q.null(SQL_TYPES.get(k or '', 'VARCHAR'))} AS {q.ident(c)}"
         for (t, c), k in sorted(field_types.items(), key=lambda kv: kv[0])

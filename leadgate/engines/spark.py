@@ -50,10 +50,19 @@ class SparkEngine(Engine):
     def load_table(self, name: str, table: Any) -> None:
         self.spark.createDataFrame(table).createOrReplaceTempView(name)
 
-    def load_files(self, defn: Definition, leads: Path, events: Path | None, accounts: Path | None) -> bool:
+    def load_files(
+        self,
+        defn: Definition,
+        leads: Path,
+        events: Path | None,
+        accounts: Path | None,
+        predictions: Path | None = None,
+    ) -> bool:
         """Read Parquet inputs in the executors (not through the driver); False when the converting
         reader is needed."""
         files = {"leads": leads, "events": events, "accounts": accounts}
+        if defn.models():
+            files["predictions"] = predictions
         return load_views(
             lambda sql: [tuple(r) for r in self.spark.sql(sql).collect()], "spark", files, defn.field_types()
         )

@@ -20,6 +20,7 @@ class Dataset:
     leads: lead_id (string, unique), email, email_domain, account_id (strings), created_at (TS_TYPE), traits.
     accounts: account_id (string, unique), traits.
     events: lead_id, event (strings), ts (TS_TYPE), properties.
+    predictions (optional): lead_id, model (strings), probability (float64 in [0, 1]), scored_at (TS_TYPE).
     Trait/property columns are string, float64, int64 or bool.
     """
 
@@ -27,6 +28,7 @@ class Dataset:
     events: pa.Table
     accounts: pa.Table | None = None
     rejected: list[RowError] = field(default_factory=list)
+    predictions: pa.Table | None = None
 
     def rows(self, table: str) -> list[dict[str, Any]]:
         """Rows as dicts; timestamps become epoch seconds (float), as the query sees them."""

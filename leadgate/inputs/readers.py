@@ -1,7 +1,8 @@
 """Input files → a validated, normalized Dataset (docs/semantics.md, "Inputs").
 
 Formats by extension: ``.csv``, ``.jsonl`` / ``.ndjson`` (either may be gzipped, ``.gz``) and
-``.parquet``; events also as Segment JSON (``events_format="segment"``, see ``segment.py``).  Fields a
+``.parquet``; events also as Segment JSON (``events_format="segment"``, see ``segment.py``).  Model
+predictions (``lead_id, model, probability, scored_at``) are an optional fourth input.  Fields a
 definition reads are converted to the type it expects; a row whose value does not convert, or that lacks
 a required field, is left out and reported in ``Dataset.rejected`` with file, row and field.
 """
@@ -22,7 +23,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from leadgate.errors import InputError, RowError
-from leadgate.inputs.convert import CONVERTERS, Errors, to_string, to_timestamp
+from leadgate.inputs.convert import CONVERTERS, Errors, to_number, to_string, to_timestamp
 from leadgate.inputs.dataset import Dataset
 
 FieldTypes = Mapping[tuple[str, str], str | None]
@@ -36,13 +37,27 @@ ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
         "event": ("event", "event_name", "name"),
         "ts": ("ts", "timestamp", "time", "occurred_at"),
     },
+    "predictions": {
+        "lead_id": ("lead_id", "user_id", "userId"),
+        "model": ("model", "model_name"),
+        "probability": ("probability", "prediction"),
+        "scored_at": ("scored_at", "timestamp", "ts"),
+    },
 }
 OPTIONAL_STRINGS: dict[str, tuple[str, ...]] = {
     "leads": ("email", "account_id"),
     "accounts": (),
     "events": ("message_id",),
+    "predictions": (),
 }
-TIMESTAMPS: dict[str, tuple[str, ...]] = {"leads": ("created_at",), "accounts": (), "events": ("ts",)}
+TIMESTAMPS: dict[str, tuple[str, ...]] = {
+    "leads": ("created_at",),
+    "accounts": (),
+    "events": ("ts",),
+    "predictions": ("scored_at",),
+}
+#: Required numbers and their inclusive bounds.
+BOUNDED: dict[str, dict[str, tuple[float, float]]] = {"predictions": {"probability": (0.0, 1.0)}}
 
 
 class _Raw:
@@ -181,7 +196,11 @@ def normalize(raw: _Raw, kind: str, field_types: FieldTypes, rejected: list[RowE
         if source is None:
             raise InputError(f"{raw.path}: no '{canonical}' column; expected one named {' or '.join(aliases)}")
         present.discard(source)
-        converted, errs = (to_timestamp if canonical in TIMESTAMPS[kind] else to_string)(table.column(source))
+        bounds = BOUNDED.get(kind, {}).get(canonical)
+        if bounds is not None:
+            converted, errs = _bounded(table.column(source), *bounds)
+        else:
+            converted, errs = (to_timestamp if canonical in TIMESTAMPS[kind] else to_string)(table.column(source))
         note(canonical, errs)
         missing = pc.indices_nonzero(pc.is_null(converted)).to_pylist()
         note(canonical, {i: "required value is missing" for i in missing if i not in errs})
@@ -229,6 +248,18 @@ def normalize(raw: _Raw, kind: str, field_types: FieldTypes, rejected: list[RowE
     return out
 
 
+def _bounded(column: pa.ChunkedArray, low: float, high: float) -> tuple[pa.ChunkedArray, Errors]:
+    """A number within [low, high]; a value outside (or NaN) is an error and reads as missing."""
+    converted, errs = to_number(column)
+    inside = pc.and_(pc.greater_equal(converted, low), pc.less_equal(converted, high))
+    outside = pc.indices_nonzero(pc.fill_null(pc.invert(inside), False)).to_pylist()
+    for i in outside:
+        errs.setdefault(i, f"expected a number from {low:g} to {high:g}, found {converted[i].as_py()!r}")
+    if outside:
+        converted = pc.if_else(pc.fill_null(inside, True), converted, pa.scalar(None, pa.float64()))
+    return converted, errs
+
+
 def email_domain(email: pa.ChunkedArray) -> pa.ChunkedArray:
     """Lower-cased part after the '@' when the address has exactly one '@'; otherwise NULL."""
     parts = pc.extract_regex(email, r"^[^@]*@(?P<domain>[^@]+)$")
@@ -258,13 +289,19 @@ def read_dataset(
     field_types: FieldTypes | None = None,
     events_format: str | None = None,
     all_columns: bool = True,
+    predictions: Path | None = None,
 ) -> Dataset:
-    """Read leads, events and accounts files into a Dataset; bad rows go to ``Dataset.rejected``.
+    """Read leads, events, accounts and (optional) predictions files into a Dataset; bad rows go to
+    ``Dataset.rejected``.
 
     With ``all_columns=False`` only the columns ``field_types`` reads are loaded (and validated)."""
     opts = {"all_columns": all_columns}
     types = field_types or {}
     rejected: list[RowError] = []
+
+    def read_predictions() -> pa.Table | None:
+        return read_table(predictions, "predictions", types, rejected, **opts) if predictions else None
+
     if events_format == "segment":
         from leadgate.inputs.segment import read_segment
 
@@ -273,7 +310,10 @@ def read_dataset(
         seg = read_segment(events, types, rejected)
         lead_table = read_table(leads, "leads", types, rejected, **opts) if leads else seg.leads
         account_table = read_table(accounts, "accounts", types, rejected, **opts) if accounts else seg.accounts
-        return Dataset(leads=lead_table, events=seg.events, accounts=account_table, rejected=rejected)
+        predicted = read_predictions()
+        return Dataset(
+            leads=lead_table, events=seg.events, accounts=account_table, rejected=rejected, predictions=predicted
+        )
     if leads is None:
         raise InputError("a leads file is required")
     lead_table = read_table(leads, "leads", types, rejected, **opts)
@@ -288,4 +328,6 @@ def read_dataset(
             }
         )
     account_table = read_table(accounts, "accounts", types, rejected, **opts) if accounts else None
-    return Dataset(leads=lead_table, events=event_table, accounts=account_table, rejected=rejected)
+    return Dataset(
+        leads=lead_table, events=event_table, accounts=account_table, rejected=rejected, predictions=read_predictions()
+    )

@@ -24,10 +24,13 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from leadgate.errors import DefinitionError, LeadgateError
+from leadgate.service import routes_sales, routes_webhooks
 from leadgate.service.auth import Admin, ApiError, authorize, error_body, json_body
 from leadgate.service.ingest import ingest, problems_of
 from leadgate.service.routes_definitions import router as definitions_router
 from leadgate.service.scorer import Scorer
+from leadgate.service.timers import LifecycleTimer
+from leadgate.service.webhooks import DeliveryWorker
 from leadgate.store.models import Lead, Rejected, Score
 from leadgate.store.store import Store, utcnow
 
@@ -42,20 +45,29 @@ class DefinitionIn(BaseModel):
     activate: bool = False
 
 
-def create_app(store: Store, *, rescore_every: float | None = None) -> FastAPI:
+def create_app(store: Store, *, rescore_every: float | None = None, background: bool = True) -> FastAPI:
     """The app over ``store``.  ``rescore_every`` seconds, everyone is re-scored as of now (decay and
-    closing windows move scores too); None turns that off (``LEADGATE_RESCORE_SECONDS`` sets it for serve)."""
+    closing windows move scores too); None turns that off (``LEADGATE_RESCORE_SECONDS`` sets it for serve).
+    ``background`` runs the webhook delivery worker and the SLA / auto-recycle timer beside the scorer."""
 
     scorer = Scorer(store)
+    worker = DeliveryWorker(store) if background else None
+    timer = LifecycleTimer(store) if background else None
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         scorer.start()
+        for job in (worker, timer):
+            if job is not None:
+                job.start()
         task = asyncio.create_task(_rescore_loop(store, rescore_every)) if rescore_every else None
         yield
         if task is not None:
             task.cancel()
         await asyncio.to_thread(scorer.stop)
+        for job in (timer, worker):
+            if job is not None:
+                await asyncio.to_thread(job.stop)
 
     app = FastAPI(
         title="leadgate",
@@ -65,6 +77,7 @@ def create_app(store: Store, *, rescore_every: float | None = None) -> FastAPI:
     )
     app.state.store = store
     app.state.scorer = scorer
+    app.state.webhooks, app.state.timer = worker, timer
     app.include_router(definitions_router)
 
     @app.exception_handler(ApiError)
@@ -88,6 +101,9 @@ def create_app(store: Store, *, rescore_every: float | None = None) -> FastAPI:
     @app.exception_handler(LeadgateError)
     async def _leadgate_error(_r: Request, exc: LeadgateError) -> JSONResponse:
         return JSONResponse(error_body("bad_request", str(exc)), status_code=400)
+
+    routes_sales.install(app)
+    app.include_router(routes_webhooks.router)
 
     @app.get("/health", tags=["service"])
     def health() -> dict[str, str]:

@@ -74,6 +74,12 @@ def _writer(request: Request) -> ApiKey:
     return authorize(request, None, "write")
 
 
-#: A route parameter typed ``Admin`` requires an admin key; ``Writer`` a write (or admin) key.
+def _sales(request: Request) -> ApiKey:
+    return authorize(request, None, "sales")
+
+
+#: A route parameter typed ``Admin`` requires an admin key; ``Writer`` a write (or admin) key; ``Sales`` a
+#: sales (or admin) key: what a CRM integration needs for feedback, first touch, opportunities and consent.
 Admin = Annotated[ApiKey, Depends(_admin)]
 Writer = Annotated[ApiKey, Depends(_writer)]
+Sales = Annotated[ApiKey, Depends(_sales)]

@@ -17,6 +17,7 @@ from typing import Any
 
 from leadgate.service.scorer import Scorer
 from leadgate.service.validation import EmailProblem, check_email, email_traits, is_bot
+from leadgate.store import consent
 from leadgate.store.store import IncomingEvent, Store, email_domain, utcnow
 
 TYPES = ("track", "page", "screen", "identify", "group", "alias")
@@ -228,6 +229,9 @@ def _apply(
                     lead.account_id = domain
         lead.traits = {**lead.traits, **updates}
         lead.updated_at = received
+        flags = consent.from_traits(updates)
+        if flags:
+            consent.update(s, lead, flags, source="traits", actor=actor, now=received)
     elif msg["type"] == "group":
         traits = _flatten(msg.get("traits") or {})
         store.upsert_account(s, str(msg["groupId"]), traits, at=received)

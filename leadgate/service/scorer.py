@@ -3,7 +3,9 @@ them in small batches and scores them through the store (one compiled query for 
 returns as soon as its events are stored and a decision follows milliseconds later.
 
 Every lead handed over is scored at least once after its events were committed: ids queued while a batch
-is being scored wait for the next one.  ``latencies`` keeps, per scored lead, the seconds from hand-over
+is being scored wait for the next one.  Under a definition with account roll-ups the store scores (and
+records) the accounts' other leads with them, so ``new_mqls`` can name a colleague of the lead whose event
+made the account qualify.  ``latencies`` keeps, per scored lead, the seconds from hand-over
 to the score being committed (what the live benchmark reports).
 """
 

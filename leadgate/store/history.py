@@ -1,8 +1,8 @@
 """The store's history as a Dataset: what a backtest replays when it reads from the live store.
 
-The same typed views scoring uses (``views.py``) present the leads (merged ones left out), accounts and
-events (bot traffic left out) with the fields a definition reads; this reads them whole into Arrow, so any
-engine can replay them at any instant.
+The same typed views scoring uses (``views.py``) present the leads (merged ones left out), accounts,
+events (bot traffic left out) and model predictions with the fields a definition reads; this reads them
+whole into Arrow, so any engine can replay them at any instant.
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ _CORE = {
     "leads": {"lead_id": pa.string(), "email": pa.string(), "email_domain": pa.string(), "account_id": pa.string()},
     "accounts": {"account_id": pa.string()},
     "events": {"lead_id": pa.string(), "event": pa.string()},
+    "predictions": {"lead_id": pa.string(), "model": pa.string(), "probability": pa.float64()},
 }
-_TIMES = {"leads": ("created_at",), "accounts": (), "events": ("ts",)}
+_TIMES = {"leads": ("created_at",), "accounts": (), "events": ("ts",), "predictions": ("scored_at",)}
 
 
 def _micros(value: Any) -> int | None:
@@ -65,4 +66,6 @@ def read_history(store: Store, field_types: Mapping[tuple[str, str], str | None]
                 columns[name] = _column([r[j] for r in rows], kind_type)
             tables[kind] = pa.table(columns)
         conn.rollback()
-    return Dataset(leads=tables["leads"], events=tables["events"], accounts=tables["accounts"])
+    return Dataset(
+        leads=tables["leads"], events=tables["events"], accounts=tables["accounts"], predictions=tables["predictions"]
+    )

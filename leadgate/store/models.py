@@ -5,8 +5,9 @@ microseconds (``*_us``, BIGINT) for the compiled scoring SQL, which needs the sa
 PostgreSQL without float drift.  Traits and event properties are JSON documents; scoring presents the
 fields a definition reads as typed columns (``leadgate/store/views.py``).
 
-The lifecycle, routing, feedback and reporting of the next issue hang off ``leads`` (stage), ``stage_changes``
-(every move, with reason, actor and definition version) and ``audit_log``.
+The lifecycle, routing, feedback and revenue tables of issue 4 are in ``models_lifecycle.py`` (imported at the
+end of this module); they hang off ``leads`` (stage), ``stage_changes`` (every move, with reason, actor and
+definition version) and ``audit_log``.  ``docs/lifecycle.md`` describes them.
 """
 
 from __future__ import annotations
@@ -104,6 +105,24 @@ class Event(Base):
     is_bot: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class Prediction(Base):
+    """A model's probability of the outcome for a lead, with its top factors (written by ``leadgate
+    predict``).  Definitions read it with ``predicted`` conditions: the latest of a model scored at or
+    before the as-of instant (``scored_us``, exact microseconds like ``events.ts_us``)."""
+
+    __tablename__ = "predictions"
+    __table_args__ = (Index("ix_predictions_lead_model_at", "lead_id", "model", "scored_us"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    lead_id: Mapped[str] = mapped_column(ForeignKey("leads.id"))
+    model: Mapped[str] = mapped_column(String(200))
+    model_version: Mapped[str | None] = mapped_column(String(64))
+    probability: Mapped[float] = mapped_column(Float)
+    factors: Mapped[list[Any]] = mapped_column(JSON().with_variant(JSONB(), "postgresql"), default=list)
+    scored_at: Mapped[datetime]
+    scored_us: Mapped[int] = mapped_column(BigInteger)
+
+
 class DefinitionVersion(Base):
     __tablename__ = "definition_versions"
     __table_args__ = (UniqueConstraint("name", "version"),)
@@ -153,7 +172,10 @@ class StageChange(Base):
     """Every lifecycle move: lead, from, to, when, why, who, and under which definition version."""
 
     __tablename__ = "stage_changes"
-    __table_args__ = (Index("ix_stage_changes_lead_at", "lead_id", "at"),)
+    __table_args__ = (
+        Index("ix_stage_changes_lead_at", "lead_id", "at"),
+        Index("ix_stage_changes_to_at", "to_stage", "at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     lead_id: Mapped[str] = mapped_column(ForeignKey("leads.id"))
@@ -164,6 +186,12 @@ class StageChange(Base):
     actor: Mapped[str] = mapped_column(String(200))
     definition_version_id: Mapped[int | None] = mapped_column(ForeignKey("definition_versions.id"))
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # issue 4 (migration 0004): what caused the move, and on moves to "mql" its type and score
+    cause: Mapped[str | None] = mapped_column(String(16))  # score, feedback, timer, opportunity, merge, api
+    mql_type: Mapped[str | None] = mapped_column(String(16))  # new or reactivated (moves to mql only)
+    mql_basis: Mapped[str | None] = mapped_column(String(16))  # fit or intent
+    mql_motion: Mapped[str | None] = mapped_column(String(16))  # product_led or sales_led
+    score: Mapped[float | None] = mapped_column(Float)
 
 
 class Rejected(Base):
@@ -200,3 +228,6 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(64))
     subject: Mapped[str | None] = mapped_column(String(200))
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+from leadgate.store import models_lifecycle as _lifecycle  # noqa: E402, F401  (registers its tables on Base)

@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import secrets
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -31,7 +31,8 @@ from leadgate.engines.sqlite import register_functions
 from leadgate.errors import LeadgateError
 from leadgate.result import LeadScore
 from leadgate.scoretable import ScoreTable
-from leadgate.store import db
+from leadgate.store import attribution, db, lifecycle
+from leadgate.store.clock import to_micros, utcnow
 from leadgate.store.models import (
     Account,
     ApiKey,
@@ -40,14 +41,16 @@ from leadgate.store.models import (
     Event,
     Identity,
     Lead,
+    Prediction,
     Rejected,
     Score,
     ScoreHistory,
-    StageChange,
 )
+from leadgate.store.predictions import IncomingPrediction, record_predictions
+from leadgate.store.rollup import with_account_peers
 from leadgate.store.views import VIEW_NAMES, view_statements
 
-SCOPES = frozenset({"write", "admin"})
+SCOPES = frozenset({"write", "sales", "admin"})  # sales: feedback, first touch, opportunities, consent
 KEY_CACHE_SECONDS = 5.0
 
 
@@ -56,18 +59,7 @@ def _hash(secret: str) -> str:
 
 
 #: Stages before MQL: a lead in one of these that qualifies moves to "mql".
-PRE_MQL = ("subscriber", "lead")
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
-def to_micros(when: datetime) -> int:
-    if when.tzinfo is not None:
-        when = when.astimezone(UTC).replace(tzinfo=None)
-    delta = when - datetime(1970, 1, 1)
-    return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
+PRE_MQL = lifecycle.PRE_MQL
 
 
 def normalize_email(email: str | None) -> str | None:
@@ -216,6 +208,7 @@ class Store:
         """Move the loser's history to the survivor; scoring then counts the union once."""
         s.execute(update(Event).where(Event.lead_id == loser.id).values(lead_id=survivor.id))
         s.execute(update(Identity).where(Identity.lead_id == loser.id).values(lead_id=survivor.id))
+        s.execute(update(Prediction).where(Prediction.lead_id == loser.id).values(lead_id=survivor.id))
         survivor.traits = {**loser.traits, **survivor.traits}
         if survivor.email is None and loser.email is not None:
             email, loser.email_normalized = loser.email, None
@@ -224,6 +217,7 @@ class Store:
         survivor.created_at = min(survivor.created_at, loser.created_at)
         survivor.created_us = min(survivor.created_us, loser.created_us)
         loser.merged_into = survivor.id
+        lifecycle.on_merge(s, loser, survivor, actor=actor, now=now)
         s.add(
             AuditEntry(
                 at=now,
@@ -282,7 +276,14 @@ class Store:
                     is_bot=e.is_bot,
                 )
             )
+        attribution.capture(s, fresh, now)
         return fresh
+
+    def record_predictions(self, rows: Iterable[IncomingPrediction | Mapping[str, Any]]) -> list[str]:
+        """Store model predictions (``predictions.py``: all rows or, on any bad row, none); returns the live
+        lead ids they were recorded for.  They count from the next ``score`` of those leads."""
+        with self.session() as s, s.begin():
+            return record_predictions(s, rows)
 
     def reject(self, s: Session, source: str, payload: dict[str, Any], problems: list[str]) -> None:
         s.add(Rejected(received_at=utcnow(), source=source, payload=payload, problems={"problems": problems}))
@@ -355,7 +356,9 @@ class Store:
     def score(
         self, lead_ids: Iterable[str] | None = None, as_of: datetime | None = None, actor: str = "system"
     ) -> ScoreOutcome | None:
-        """Score the given leads (or everyone) as of ``as_of`` under the active definition and record it."""
+        """Score the given leads (or everyone) as of ``as_of`` under the active definition and record it.
+
+        With account roll-ups, the given leads' account peers are scored and recorded too (``rollup.py``)."""
         active = self.active_definition()
         if active is None:
             return None
@@ -364,6 +367,9 @@ class Store:
         t = as_of_epoch(when.replace(tzinfo=UTC) if when.tzinfo is None else when)
         query = self.score_sql(defn, t)
         ids = None if lead_ids is None else sorted(set(lead_ids))
+        if ids is not None and defn.account is not None:
+            with self.session() as s:
+                ids = with_account_peers(s, ids)
         with self.engine.connect() as conn:
             for statement in view_statements(self.dialect, defn.field_types(), ids):
                 conn.exec_driver_sql(statement)
@@ -379,10 +385,13 @@ class Store:
     def _record_scores(self, scores: list[LeadScore], version_id: int, as_of: datetime, actor: str) -> list[str]:
         new_mqls: list[str] = []
         now = utcnow()
+        defn = self._definitions.get(version_id)
+        events = {name for rule in defn.engagement for name in rule.events} if defn is not None else set()
         with self.session() as s, s.begin():
             current = {
                 c.lead_id: c for c in s.scalars(select(Score).where(Score.lead_id.in_([x.lead_id for x in scores])))
             }
+            lifecycle.load_leads(s, [x.lead_id for x in scores if x.qualified or x.engagement > 0])
             for sc in scores:
                 explanation = sc.to_dict()
                 row = current.get(sc.lead_id)
@@ -404,23 +413,16 @@ class Store:
                             explanation=explanation,
                         )
                     )
-                if sc.qualified:
-                    lead = s.get(Lead, sc.lead_id)
-                    if lead is not None and lead.stage in PRE_MQL:
-                        s.add(
-                            StageChange(
-                                lead_id=lead.id,
-                                from_stage=lead.stage,
-                                to_stage="mql",
-                                at=now,
-                                reason="qualified:" + ",".join(sc.qualified_by),
-                                actor=actor,
-                                definition_version_id=version_id,
-                                details={"score": explanation},
-                            )
-                        )
-                        lead.stage = "mql"
-                        new_mqls.append(lead.id)
+                if lifecycle.on_score(  # stage moves, routing and webhooks: store/lifecycle.py
+                    s,
+                    sc,
+                    explanation,
+                    definition_version_id=version_id,
+                    engagement_events=events,
+                    actor=actor,
+                    now=now,
+                ):
+                    new_mqls.append(sc.lead_id)
         return new_mqls
 
     # -- API keys ----------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 
 from leadgate.engines.base import quote_ident
 
-VIEW_NAMES = {"leads": "lg_leads", "accounts": "lg_accounts", "events": "lg_events"}
+VIEW_NAMES = {"leads": "lg_leads", "accounts": "lg_accounts", "events": "lg_events", "predictions": "lg_predictions"}
 JSON_TYPES = {
     "sqlite": {
         "number": ("'integer', 'real'", "REAL"),
@@ -51,9 +51,10 @@ def _instant(dialect: str, micros_column: str) -> str:
 def view_statements(
     dialect: str, field_types: Mapping[tuple[str, str], str | None], lead_ids: Iterable[str] | None = None
 ) -> list[str]:
-    """CREATE TEMP VIEW statements for the leads, accounts and events a definition reads.
+    """CREATE TEMP VIEW statements for the leads, accounts, events and predictions a definition reads.
 
-    ``lead_ids`` limits the views to those leads (real-time scoring of the leads an event touched)."""
+    ``lead_ids`` limits the views to those leads (real-time scoring of the leads an event touched; for a
+    definition with account roll-ups the caller includes the accounts' other leads, ``accounts.py``)."""
     q = quote_ident
     wanted: dict[str, dict[str, str | None]] = {"leads": {}, "accounts": {}, "events": {}}
     for (table, column), kind in field_types.items():
@@ -86,10 +87,17 @@ def view_statements(
         for c, k in wanted["events"].items()
         if c not in ("lead_id", "event", "ts")
     ]
-    event_only = ""
+    event_only = prediction_only = ""
     if lead_ids is not None:
         ids = ", ".join(_literal(i) for i in lead_ids) or "NULL"
         event_only = f" AND e.lead_id IN ({ids})"
+        prediction_only = f" WHERE p.lead_id IN ({ids})"
+    prediction_cols = [
+        f"p.lead_id AS {q('lead_id')}",
+        f"p.model AS {q('model')}",
+        f"p.probability AS {q('probability')}",
+        f"{_instant(dialect, 'p.scored_us')} AS {q('scored_at')}",
+    ]
     temp = "TEMP VIEW"
     drop = [f"DROP VIEW IF EXISTS {q(v)}" for v in VIEW_NAMES.values()]
     return [
@@ -99,4 +107,6 @@ def view_statements(
         f"CREATE {temp} {q(VIEW_NAMES['accounts'])} AS SELECT {', '.join(account_cols)} FROM accounts AS a",
         f"CREATE {temp} {q(VIEW_NAMES['events'])} AS SELECT {', '.join(event_cols)} FROM events AS e "
         f"WHERE NOT e.is_bot{event_only}",
+        f"CREATE {temp} {q(VIEW_NAMES['predictions'])} AS SELECT {', '.join(prediction_cols)} "
+        f"FROM predictions AS p{prediction_only}",
     ]

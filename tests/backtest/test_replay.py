@@ -118,3 +118,33 @@ def test_events_after_a_snapshot_change_nothing_up_to_it(data: st.DataObject) ->
     before, after = run(defn, history, snapshots, path=path), run(defn, grown, snapshots, path=path)
     assert after.at_start == before.at_start
     assert [m for m in after.mqls if m.period <= k] == [m for m in before.mqls if m.period <= k]
+
+
+def test_a_new_prediction_is_a_qualifying_instant() -> None:
+    """D never reaches 70 by points; a path on a model's prediction qualifies it when one of 0.9 arrives."""
+    text = tiny.DEFINITION.replace(
+        "qualify: {threshold: 70}", "qualify: {threshold: 70, paths: [{name: likely, when: {predicted: m, gte: 0.8}}]}"
+    )
+    data = tiny.dataset()
+    scored = [("D", "m", 0.5, 3.0), ("D", "m", 0.9, 10.25), ("D", "other", 0.99, 1.0), ("A", "m", 0.1, 1.0)]
+    data.predictions = pa.table(
+        {
+            "lead_id": [r[0] for r in scored],
+            "model": [r[1] for r in scored],
+            "probability": [r[2] for r in scored],
+            "scored_at": pa.array([round(tiny.at(r[3]) * 1_000_000) for r in scored], pa.int64()).cast(TS_TYPE),
+        }
+    )
+    result = run(tiny.definition(text), data, WEEKS)
+    assert result.path == "snapshots"  # a prediction moves a score at an instant that is not the lead's event
+    assert FirstMql("D", 2, tiny.at(10.25), "prediction") in result.mqls
+
+
+def test_account_rollups_are_not_refined() -> None:
+    """With an account roll-up, another lead's event can qualify a lead: MQL instants stay at snapshots."""
+    text = tiny.DEFINITION.replace("qualify: {threshold: 70}", "account: {threshold: 1000}\nqualify: {threshold: 70}")
+    result = run(tiny.definition(text), tiny.dataset(), WEEKS)
+    assert [(m.lead_id, m.period, m.how) for m in result.mqls] == [
+        ("A", 1, "snapshot"), ("B", 2, "snapshot"), ("F", 2, "snapshot"), ("E", 3, "snapshot"), ("G", 3, "snapshot")
+    ]  # fmt: skip
+    assert {m.at for m in result.mqls} <= set(WEEKS.instants)

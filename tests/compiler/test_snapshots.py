@@ -1,5 +1,6 @@
 """Many instants in one query equal one query per instant: ``compile_snapshots`` and ``compile_probes``
-against ``compile_definition``, for random definitions and data, on DuckDB and SQLite."""
+against ``compile_definition``, for random definitions and data (decay, windows, account roll-ups and
+model predictions included), on DuckDB and SQLite."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from leadgate.compiler.snapshots import INSTANT_COLUMN, INSTANTS_TABLE, compile_
 from leadgate.engines import Engine, prepare_tables
 from leadgate.engines.duckdb import DuckDBEngine
 from leadgate.engines.sqlite import SQLiteEngine
+from leadgate.errors import LeadgateError
 from leadgate.result import LeadScore, same_scores
 from leadgate.scoretable import ScoreTable
 from tests.strategies import BASE_T, DAY, HOUR, datasets, definitions
@@ -63,6 +65,10 @@ def check_probes(engine: Engine, draw: Any) -> None:
         st.lists(st.tuples(st.sampled_from([*ids, "nobody"]), st.sampled_from(INSTANTS)), min_size=1, max_size=8)
     )
     engine.load(prepare_tables(defn, data))
+    if defn.account is not None:  # a lead's account roll-up needs its account's other leads at that instant
+        with pytest.raises(LeadgateError, match="cannot be probed alone"):
+            compile_probes(defn, probes, dialect=engine.dialect)
+        return
     query = compile_probes(defn, probes, dialect=engine.dialect)
     assert query.instants_table is not None
     engine.load_table(INSTANTS_TABLE, query.instants_table)
@@ -110,7 +116,6 @@ def test_snapshots_and_probes_postgres(postgres_engine: Engine, data: st.DataObj
 
 def test_instants_must_be_given() -> None:
     from leadgate.definition.loader import parse_definition
-    from leadgate.errors import LeadgateError
 
     defn = parse_definition("schema: 1\nname: x\nversion: 1\nqualify: {threshold: 1}\n")
     with pytest.raises(LeadgateError, match="at least one instant"):

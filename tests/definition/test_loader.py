@@ -254,6 +254,44 @@ def test_definition_wide_checks_point_at_what_they_name() -> None:
     assert p.expected == "signal 'nosuch' names no fit or engagement rule"
 
 
+def test_account_terms_need_an_account_section_and_point_at_their_use() -> None:
+    p = one(HEAD + "qualify:\n  paths:\n    - name: abm\n      when: {all: [{account_qualified: true}]}\n")
+    assert where(p) == ("def.yaml", 7, 40, "qualify.paths[0].when.all[0].account_qualified")
+    assert p.expected == "'account_qualified' needs an 'account:' section (threshold and/or min_engaged_leads)"
+    p = one(HEAD + "require:\n  - reason: hot\n    when: {score: account_engagement, gte: 50}\n" + QUALIFY)
+    assert where(p) == ("def.yaml", 6, 19, "require[0].when.score")
+    p = one(HEAD + "account: {engaged_at: 10}\n" + QUALIFY)
+    assert where(p)[:3] == ("def.yaml", 4, 10)
+    assert p.expected == "give a threshold on the account's engagement, min_engaged_leads, or both"
+
+
+def test_account_section_and_predicted_conditions_load() -> None:
+    defn = parse_definition(
+        HEAD
+        + dedent("""            account: {threshold: 80, min_engaged_leads: 2, engaged_at: 5}
+            qualify:
+              paths:
+                - name: abm
+                  when: {all: [{account_qualified: true}, {score: account_engagement, gte: 90}]}
+                - name: likely
+                  when: {predicted: "sql v2", gte: 0.6}
+        """)
+    )
+    assert defn.account is not None and defn.account.min_engaged_leads == 2
+    assert defn.models() == ["sql v2"]
+
+
+def test_a_probability_outside_zero_to_one() -> None:
+    p = one(HEAD + "qualify:\n  paths:\n    - name: p\n      when: {predicted: m, gte: 60}\n")
+    assert where(p) == ("def.yaml", 7, 33, "qualify.paths[0].when.gte")
+    assert (p.found, p.expected) == ("60", "less than or equal to 1")
+
+
+def test_a_model_cannot_give_fit_points() -> None:
+    p = one(HEAD + "fit:\n  - {id: m, when: {predicted: m, gte: 0.5}, points: 5}\n" + QUALIFY)
+    assert p.key == "fit[0]" and p.expected is not None and "tests traits only" in p.expected
+
+
 def test_a_field_tested_as_two_types() -> None:
     text = HEAD + dedent("""\
         fit:

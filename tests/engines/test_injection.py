@@ -88,11 +88,72 @@ def check(engine: Engine) -> None:
     assert int(rows[0]["n"]) == 3
 
 
+EVIL_MODEL = "m'); DROP TABLE predictions; --"
+
+
+def hostile_abm() -> tuple[Definition, Dataset]:
+    """Hostile account ids, lead ids and a hostile model name, through the account and prediction stages."""
+    defn = Definition.model_validate(
+        {
+            "schema": 1,
+            "name": "hostile_abm",
+            "version": 1,
+            "engagement": [{"id": "v", "event": EVIL_EVENT, "points": 10}],
+            "account": {"threshold": 20},
+            "qualify": {
+                "paths": [
+                    {"name": "abm", "when": {"account_qualified": True}},
+                    {"name": "model", "when": {"predicted": EVIL_MODEL, "gte": 0.5}},
+                ]
+            },
+        }
+    )
+    micros = int(T * 1_000_000) - 1_000_000
+    leads = pa.table(
+        {
+            "lead_id": ["a", EVIL, BACKSLASH],
+            "email": pa.nulls(3, pa.string()),
+            "email_domain": pa.nulls(3, pa.string()),
+            "account_id": [EVIL, EVIL, BACKSLASH],
+            "created_at": pa.nulls(3, TS_TYPE),
+        }
+    )
+    events = pa.table(
+        {"lead_id": ["a", EVIL], "event": [EVIL_EVENT] * 2, "ts": pa.array([micros] * 2, pa.int64()).cast(TS_TYPE)}
+    )
+    predictions = pa.table(
+        {
+            "lead_id": [BACKSLASH, "a"],
+            "model": [EVIL_MODEL, "m"],
+            "probability": [0.5, 0.9],
+            "scored_at": pa.array([micros] * 2, pa.int64()).cast(TS_TYPE),
+        }
+    )
+    return defn, Dataset(leads=leads, events=events, predictions=predictions)
+
+
+def check_abm(engine: Engine) -> None:
+    defn, data = hostile_abm()
+    engine.load(prepare_tables(defn, data))
+    scores = {s.lead_id: s for s in engine.run(compile_definition(defn, dialect=engine.dialect, as_of=T))}
+    assert scores["a"].qualified_by == ["abm"] and scores[EVIL].qualified_by == ["abm"]
+    assert scores["a"].account is not None and scores["a"].account.account_id == EVIL
+    assert scores["a"].predicted == {EVIL_MODEL: None}
+    assert scores[BACKSLASH].qualified_by == ["model"] and scores[BACKSLASH].predicted == {EVIL_MODEL: 0.5}
+    query = (
+        'SELECT COUNT(*) AS "n" FROM "predictions"'
+        if engine.dialect != "spark"
+        else "SELECT COUNT(*) AS n FROM predictions"
+    )
+    assert int(engine.fetch(query)[0]["n"]) == 2
+
+
 def test_injection_is_inert_on_sqlite() -> None:
     from leadgate.engines.sqlite import SQLiteEngine
 
     with SQLiteEngine() as engine:
         check(engine)
+        check_abm(engine)
 
 
 def test_injection_is_inert_on_duckdb() -> None:
@@ -100,13 +161,16 @@ def test_injection_is_inert_on_duckdb() -> None:
 
     with DuckDBEngine() as engine:
         check(engine)
+        check_abm(engine)
 
 
 @pytest.mark.postgres
 def test_injection_is_inert_on_postgres(postgres_engine: Engine) -> None:
     check(postgres_engine)
+    check_abm(postgres_engine)
 
 
 @pytest.mark.spark
 def test_injection_is_inert_on_spark(spark_engine: Engine) -> None:
     check(spark_engine)
+    check_abm(spark_engine)

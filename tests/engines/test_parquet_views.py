@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import leadgate
+from leadgate.definition import parse_definition
 from leadgate.engines.duckdb import DuckDBEngine
 from leadgate.generate import generate
 from tests.conftest import EXAMPLES
@@ -66,3 +67,46 @@ def test_bad_rows_fall_back_to_the_reporting_reader(parquet_demo: Path, tmp_path
         assert not engine.load_files(defn, f["leads"], f["events"], f["accounts"])
     run = leadgate.score(defn, **f, as_of=AS_OF, engine="duckdb")
     assert [(r.row, r.field) for r in run.rejected] == [(4, "lead_id")]
+
+
+def _predictions(demo: Path, out: Path, probability: list[float]) -> Path:
+    ids = pq.read_table(demo / "leads.parquet").column("lead_id").to_pylist()[: len(probability)]
+    at = pa.array([1_761_000_000_000_000 + i for i in range(len(ids))], pa.int64()).cast(pa.timestamp("us"))
+    table = pa.table({"lead_id": ids, "model": ["sql"] * len(ids), "probability": probability, "scored_at": at})
+    pq.write_table(table, out)
+    return out
+
+
+PREDICTIVE = """schema: 1
+name: predictive
+version: 1
+engagement: [{id: v, event: page_view, points: 1}]
+account: {threshold: 5}
+qualify:
+  paths:
+    - {name: likely, when: {predicted: sql, gte: 0.6}}
+    - {name: abm, when: {account_qualified: true}}
+"""
+
+
+def test_native_parquet_reads_predictions_as_the_general_path_does(parquet_demo: Path, tmp_path: Path) -> None:
+    defn = parse_definition(PREDICTIVE)
+    f = {**files(parquet_demo), "predictions": _predictions(parquet_demo, tmp_path / "p.parquet", [0.1, 0.6, 0.9])}
+    with DuckDBEngine() as engine:
+        assert engine.load_files(defn, f["leads"], f["events"], f["accounts"], f["predictions"])
+    native = leadgate.score(defn, **f, as_of=AS_OF, engine="duckdb")
+    general = leadgate.score(defn, data=leadgate.read_inputs(defn, **f), as_of=AS_OF, engine="duckdb")
+    assert native.scores == general.scores
+    assert sum(s.qualified_by[:1] == ["likely"] for s in native.scores) == 2
+    without = leadgate.score(defn, **files(parquet_demo), as_of=AS_OF, engine="duckdb")  # an empty predictions view
+    assert not any("likely" in s.qualified_by for s in without.scores)
+    assert [s.account for s in without.scores] == [s.account for s in native.scores]
+
+
+def test_a_probability_out_of_bounds_falls_back_and_is_reported(parquet_demo: Path, tmp_path: Path) -> None:
+    defn = parse_definition(PREDICTIVE)
+    f = {**files(parquet_demo), "predictions": _predictions(parquet_demo, tmp_path / "p.parquet", [0.1, 1.2])}
+    with DuckDBEngine() as engine:
+        assert not engine.load_files(defn, f["leads"], f["events"], f["accounts"], f["predictions"])
+    run = leadgate.score(defn, **f, as_of=AS_OF, engine="duckdb")
+    assert [(r.row, r.field) for r in run.rejected] == [(2, "probability")]

@@ -114,6 +114,58 @@ def test_malformed_rows_are_reported_not_dropped(demo: Path, tmp_path: Path) -> 
     assert len(rejects.read_text().splitlines()) == 1
 
 
+PREDICTIVE_PATH = """
+    - name: predicted_sql
+      when: {all: [{predicted: sql_model, gte: 0.6}, {score: fit, gte: 0}]}
+"""
+
+
+def _abm_with_model(tmp_path: Path) -> Path:
+    """The B2B SaaS example (with its account section) plus a path on a model's predictions."""
+    text = (EXAMPLES / "b2b_saas.yaml").read_text().replace("  paths:\n", "  paths:" + PREDICTIVE_PATH, 1)
+    path = tmp_path / "abm.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_score_and_explain_read_predictions_and_show_the_account(demo: Path, tmp_path: Path) -> None:
+    definition = _abm_with_model(tmp_path)
+    with (demo / "leads.csv").open() as f:
+        lead = next(r for r in csv.DictReader(f) if r["account_id"])
+    predictions = tmp_path / "predictions.csv"
+    predictions.write_text(
+        "lead_id,model,probability,scored_at\n"
+        f"{lead['lead_id']},sql_model,0.8,2026-10-20T00:00:00Z\n"
+        f"{lead['lead_id']},sql_model,0.1,2026-11-02T00:00:00Z\n"  # after the as-of time: not read
+        f"{lead['lead_id']},sql_model,2,2026-10-20T00:00:00Z\n"
+    )
+    args = score_args(demo)[2:]
+    out = tmp_path / "scores.csv"
+    result = leadgate("score", definition, *args, "--predictions", predictions, "--out", out, "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["by_path"]["predicted_sql"] >= 1
+    with out.open() as f:
+        row = next(r for r in csv.DictReader(f) if r["lead_id"] == lead["lead_id"])
+    assert row["account_id"] == lead["account_id"] and row["predicted:sql_model"] == "0.8"
+    assert "predicted_sql" in row["qualified_by"]
+    shown = leadgate("explain", definition, "--lead", lead["lead_id"], *args, "--predictions", predictions)
+    assert shown.returncode == 0, shown.stderr
+    assert f"account {lead['account_id']}: engagement" in shown.stdout and "from its leads:" in shown.stdout
+    assert "predicted sql_model: 0.8" in shown.stdout
+    assert "row 4: probability: expected a number from 0 to 1, found 2" in shown.stderr
+    breakdown = json.loads(leadgate("explain", definition, "--lead", lead["lead_id"], *args, "--json").stdout)
+    assert breakdown["predicted"] == {"sql_model": None} and breakdown["account"]["account_id"] == lead["account_id"]
+    assert abs(sum(c["points"] for c in breakdown["contributions"].values()) - breakdown["total"]) < 1e-9
+    plain = leadgate("score", definition, *args)
+    assert "no --predictions file was given" in plain.stderr
+
+
+def test_compile_names_the_predictions_table(tmp_path: Path) -> None:
+    result = leadgate("compile", _abm_with_model(tmp_path), "--predictions-table", "ml.scores", "--as-of", AS_OF)
+    assert result.returncode == 0, result.stderr
+    assert 'FROM "ml"."scores" AS p' in result.stdout
+
+
 def test_schema_command_writes_json_schema(tmp_path: Path) -> None:
     out = tmp_path / "schema.json"
     assert leadgate("schema", "--out", out).returncode == 0

@@ -109,3 +109,37 @@ def test_accounts_duplicate_ids(tmp_path: Path) -> None:
     data = read_dataset(leads, None, accounts, field_types=TYPES)
     assert data.accounts is not None and data.accounts.column("industry").to_pylist() == ["software"]
     assert [(r.row, r.field) for r in data.rejected] == [(3, "account_id")]
+
+
+def test_predictions_aliases_conversions_and_bad_rows(tmp_path: Path) -> None:
+    leads = write(tmp_path / "leads.csv", "lead_id\na\nb\n")
+    predictions = write(
+        tmp_path / "predictions.csv",
+        "user_id,model_name,prediction,timestamp\n"
+        "a,sql,0.25,2026-10-01T10:00:00Z\n"
+        "a,sql,1,1759312800\n"
+        "b,sql,1.5,2026-10-01T10:00:00Z\n"
+        "b,sql,high,2026-10-01T10:00:00Z\n"
+        "b,,0.5,2026-10-01T10:00:00Z\n"
+        "b,sql,NaN,2026-10-01T10:00:00Z\n"
+        "b,sql,0.5,soon\n",
+    )
+    data = read_dataset(leads, None, predictions=predictions)
+    assert data.predictions is not None
+    assert data.predictions.column_names == ["lead_id", "model", "probability", "scored_at"]
+    assert data.predictions.column("probability").to_pylist() == [0.25, 1.0]
+    assert [(r.row, r.field) for r in data.rejected] == [
+        (4, "probability"),
+        (5, "probability"),
+        (6, "model"),
+        (7, "probability"),
+        (8, "scored_at"),
+    ]
+    assert data.rejected[0].message == "expected a number from 0 to 1, found 1.5"
+
+
+def test_a_predictions_file_needs_its_columns(tmp_path: Path) -> None:
+    leads = write(tmp_path / "leads.csv", "lead_id\na\n")
+    predictions = write(tmp_path / "p.csv", "lead_id,model,scored_at\na,sql,2026-10-01T10:00:00Z\n")
+    with pytest.raises(InputError, match="no 'probability' column; expected one named probability or prediction"):
+        read_dataset(leads, None, predictions=predictions)

@@ -1,0 +1,116 @@
+"""Consent per lead (email, sms, sales contact), from identify traits and the API.
+
+TRUE given, FALSE refused, NULL never stated (treated as allowed).  Routing skips a lead that refused sales
+contact and closes its open assignments; subscriptions that respect consent (the default) get no events about
+it, and its pending deliveries to them are cancelled.  ``consent.changed`` itself goes to every subscription:
+the CRM must learn of a withdrawal.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from leadgate.errors import LeadgateError
+from leadgate.store import outbox
+from leadgate.store.models import Lead
+from leadgate.store.models_lifecycle import Assignment, LeadConsent
+
+FLAGS = ("email", "sms", "sales_contact")
+#: Trait names (after flattening nested objects with dots) that carry each flag.
+TRAIT_NAMES = {
+    "email": ("consent.email", "consent_email", "email_opt_in"),
+    "sms": ("consent.sms", "consent_sms", "sms_opt_in"),
+    "sales_contact": ("consent.sales_contact", "consent_sales_contact", "consent.sales", "sales_contact_opt_in"),
+}
+TRUE = frozenset({"true", "yes", "y", "1", "granted", "given", "opt_in", "opt-in", "on"})
+FALSE = frozenset({"false", "no", "n", "0", "denied", "refused", "withdrawn", "opt_out", "opt-out", "off"})
+
+
+def as_flag(value: Any, where: str) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, (int, str)):
+        text = str(value).strip().lower()
+        if text in TRUE:
+            return True
+        if text in FALSE:
+            return False
+    raise LeadgateError(f"{where}: expected true or false (or yes / no, granted / denied), found {value!r}")
+
+
+def from_traits(traits: dict[str, Any]) -> dict[str, bool | None]:
+    """The consent flags flattened identify traits state (only those they state)."""
+    found: dict[str, bool | None] = {}
+    for flag, names in TRAIT_NAMES.items():
+        for name in names:
+            if name in traits:
+                try:
+                    found[flag] = as_flag(traits[name], f"traits.{name}")
+                except LeadgateError:
+                    continue  # an unreadable trait is kept as a trait but states nothing
+                break
+    return found
+
+
+def current(s: Session, lead_id: str) -> dict[str, bool | None]:
+    row = s.get(LeadConsent, lead_id)
+    return dict.fromkeys(FLAGS) if row is None else {f: getattr(row, f) for f in FLAGS}
+
+
+def allows_sales_contact(s: Session, lead_id: str) -> bool:
+    row = s.get(LeadConsent, lead_id)
+    return row is None or row.sales_contact is not False
+
+
+def update(
+    s: Session, lead: Lead, flags: dict[str, bool | None], *, source: str, actor: str, now: datetime
+) -> dict[str, bool | None]:
+    """Set the given flags; on a change, emit ``consent.changed`` and apply a sales-contact refusal."""
+    unknown = set(flags) - set(FLAGS)
+    if unknown:
+        raise LeadgateError(f"consent: unknown flags {', '.join(sorted(unknown))}; expected {', '.join(FLAGS)}")
+    row = s.get(LeadConsent, lead.id)
+    before = current(s, lead.id)
+    after = {**before, **flags}
+    if after == before and row is not None:
+        return after
+    if row is None:
+        row = LeadConsent(lead_id=lead.id, source=source, updated_at=now)
+        s.add(row)
+    for flag in FLAGS:
+        setattr(row, flag, after[flag])
+    row.source, row.updated_at = source, now
+    s.flush()
+    if before.get("sales_contact") is not False and after["sales_contact"] is False:
+        for a in s.scalars(select(Assignment).where(Assignment.lead_id == lead.id, Assignment.status == "open")):
+            a.status, a.closed_at, a.closed_reason = "closed", now, "consent_withdrawn"
+        outbox.cancel_for_lead(s, lead.id, only_respecting_consent=True)
+    if after != before:
+        outbox.emit(
+            s,
+            "consent.changed",
+            {"lead": {"id": lead.id}, "consent": after, "before": before, "source": source, "actor": actor},
+            lead_id=lead.id,
+            now=now,
+        )
+    return after
+
+
+def merge(s: Session, loser_id: str, survivor_id: str, now: datetime) -> None:
+    """One person, one consent: a refusal on either wins, then a grant, else unknown."""
+    lost = s.get(LeadConsent, loser_id)
+    if lost is None:
+        return
+    kept = s.get(LeadConsent, survivor_id)
+    if kept is None:
+        kept = LeadConsent(lead_id=survivor_id, source=lost.source, updated_at=now)
+        s.add(kept)
+    for flag in FLAGS:
+        values = {getattr(lost, flag), getattr(kept, flag)}
+        setattr(kept, flag, False if False in values else True if True in values else None)
+    kept.updated_at = now
+    s.delete(lost)

@@ -1,0 +1,83 @@
+"""The real CLI for routing, sales feedback, consent, opportunities, webhooks, timers and erasure, against a
+store on SQLite (and PostgreSQL in its suite), with a real webhook receiver on loopback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import standardwebhooks
+from click.testing import CliRunner, Result
+
+from leadgate.cli import main
+from leadgate.service.receiver import WebhookReceiver
+from leadgate.store.store import Store
+from tests.conftest import EXAMPLES
+from tests.store.lifecycle_helpers import add_lead
+
+ROUTING = EXAMPLES / "routing" / "default.yaml"
+
+
+def run(db: str, *args: str | Path) -> Result:
+    return CliRunner().invoke(main, [*map(str, args), "--database", db], catch_exceptions=False)
+
+
+def test_routing_feedback_webhooks_opportunities_and_erasure(store_url: str, tmp_path: Path) -> None:
+    bad = tmp_path / "routing.yaml"
+    bad.write_text("schema: 1\nname: r\nversion: 1\nroutes:\n  - {name: x, team: t, sla: soon}\n")
+    failed = run(store_url, "routing", "push", bad, "--author", "ops")
+    assert failed.exit_code == 2 and f"{bad}:5:" in failed.output and "'soon' is not a duration" in failed.output
+    assert (
+        run(store_url, "definitions", "push", EXAMPLES / "classic.yaml", "--author", "ops", "--activate").exit_code == 0
+    )
+    pushed = run(store_url, "routing", "push", ROUTING, "--author", "ops", "--activate")
+    assert pushed.exit_code == 0 and "pushed routing default v1 as #1 (active)" in pushed.output
+    assert json.loads(run(store_url, "routing", "show").output)["teams"]["sdr"]["members"] == ["alice", "bob"]
+
+    with WebhookReceiver() as receiver:
+        added = run(store_url, "webhooks", "add", receiver.url, "--name", "crm", "--events",
+                    "mql.created,lead.stage_changed", "--actor", "ops")  # fmt: skip
+        secret = json.loads(added.output)["secret"]
+        store = Store(store_url)
+        add_lead(store, "ann")
+        add_lead(store, "bob")
+        store.engine.dispose()
+        delivered = run(store_url, "webhooks", "deliver", "--once")
+        assert "attempted 4 deliveries; 4 delivered" in delivered.output
+        assert sorted(r.type for r in receiver.received) == ["lead.stage_changed"] * 2 + ["mql.created"] * 2
+        for item in receiver.received:
+            standardwebhooks.Webhook(secret).verify(item.body, item.headers)
+        log = json.loads(run(store_url, "webhooks", "log", "--lead", "ann").output)
+        assert [d["status"] for d in log] == ["delivered", "delivered"] and log[0]["log"][0]["status"] == 204
+        replayed = run(store_url, "webhooks", "replay", "--lead", "ann", "--actor", "ops")
+        assert "queued 2 deliveries" in replayed.output
+        run(store_url, "webhooks", "deliver", "--once")
+        ann = [r.webhook_id for r in receiver.received if r.lead_id == "ann"]
+        assert len(ann) == 4 and ann[:2] == ann[2:]  # the same ids again, in the same order
+
+    touched = json.loads(run(store_url, "sales", "touch", "ann", "--actor", "carol", "--channel", "call").output)
+    assert touched["speed_to_lead_seconds"] >= 0
+    assert json.loads(run(store_url, "sales", "accept", "ann", "--actor", "carol").output)["stage"] == "sql"
+    refused = run(store_url, "sales", "reject", "bob", "--actor", "carol", "--reason", "because")
+    assert refused.exit_code == 2 and "'because' is not a reject reason" in refused.output
+    assert "Traceback" not in refused.output
+    recycled = json.loads(run(store_url, "sales", "recycle", "bob", "--actor", "carol", "--reason", "not_now").output)
+    assert recycled["stage"] == "recycled"
+    shown = json.loads(run(store_url, "sales", "show", "bob").output)
+    assert [c["to"] for c in shown["stage_changes"]] == ["mql", "recycled"]
+    assert run(store_url, "sales", "accept", "nobody", "--actor", "x").exit_code == 2
+
+    opps = tmp_path / "opps.csv"
+    opps.write_text("id,lead_id,amount,status\nopp-1,ann,1200,won\nopp-2,ann,abc,open\n")
+    imported = run(store_url, "opportunities", "import", opps, "--actor", "ops")
+    assert imported.exit_code == 2 and "stored 1 opportunities" in imported.output
+    assert f"{opps}:row 3: amount:" in imported.output
+    assert json.loads(run(store_url, "opportunities", "show", "opp-1").output)["status"] == "won"
+    assert json.loads(run(store_url, "sales", "show", "ann").output)["stage"] == "customer"
+
+    consent = json.loads(run(store_url, "consent", "set", "bob", "--sales-contact", "no", "--actor", "dpo").output)
+    assert consent["sales_contact"] is False
+    assert "breached 0 SLA(s); recycled 0 MQL(s)" in run(store_url, "timers", "run").output
+    erased = json.loads(run(store_url, "erase", "bob", "--actor", "dpo", "--yes").output)
+    assert erased["removed"]["leads"] == 1
+    assert run(store_url, "sales", "show", "bob").exit_code == 2

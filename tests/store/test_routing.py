@@ -1,0 +1,144 @@
+"""Routing: first matching route wins, round-robin and least-loaded owners, queues, SLAs, consent."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select
+
+from leadgate.definition.routing import parse_routing
+from leadgate.store import feedback, routing
+from leadgate.store.models_lifecycle import Assignment
+from leadgate.store.store import Store
+from tests.store.lifecycle_helpers import add_lead, ready
+
+RULES = """
+schema: 1
+name: test
+version: 1
+teams:
+  ae: {members: [carol, dan], assign: least_loaded}
+  sdr: {members: [alice, bob, cy], assign: round_robin}
+  queue: {members: []}
+routes:
+  - name: germany
+    when: {country: [DE]}
+    team: queue
+  - name: enterprise_fit
+    when: {grade: [A], segment: [enterprise]}
+    team: ae
+    sla: 4h
+  - name: trial_users
+    when: {signal: [free_trial], traits: {plan: [pro]}}
+    team: ae
+    sla: 1h
+  - name: default
+    team: sdr
+    sla: 24h
+"""
+
+FACTS = {
+    "grade": "C",
+    "fit": 15.0,
+    "total": 105.0,
+    "mql_type": ["new", "intent", "product_led"],
+    "signal": ["demo_request", "free_trial"],
+    "source": "google",
+    "medium": "cpc",
+    "campaign": None,
+    "channel": "paid_search",
+    "country": "US",
+    "segment": None,
+    "traits": {"plan": "free"},
+    "account_traits": {},
+}
+
+
+def test_routes_match_in_order() -> None:
+    rules = parse_routing(RULES)
+
+    def route(**changes: object) -> str | None:
+        chosen = routing.choose(rules, {**FACTS, **changes})
+        return None if chosen is None else chosen.name
+
+    assert route() == "default"
+    assert route(country="de") == "germany"  # values compare without case
+    assert route(grade="A", segment="Enterprise") == "enterprise_fit"
+    assert route(grade="B", segment="enterprise") == "default"
+    assert route(traits={"plan": "pro"}) == "trial_users"
+    assert route(traits={"plan": "pro"}, signal=["demo_request"]) == "default"
+    only_demo = parse_routing(RULES.replace("  - name: default\n    team: sdr\n    sla: 24h\n", ""))
+    assert routing.choose(only_demo, FACTS) is None
+    min_fit = parse_routing(
+        "schema: 1\nname: t\nversion: 1\nteams: {a: {}}\nroutes:\n  - {name: x, team: a, when: {min_fit: 15}}\n"
+    )
+    assert routing.choose(min_fit, FACTS) is not None
+    assert routing.choose(min_fit, {**FACTS, "fit": 14.5}) is None
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    st = ready(store_url, routing_text=RULES)
+    yield st
+    st.engine.dispose()
+
+
+def owners(store: Store) -> list[tuple[str, str | None, str]]:
+    with store.session() as s:
+        return [(a.lead_id, a.owner, a.route) for a in s.scalars(select(Assignment).order_by(Assignment.id))]
+
+
+def test_round_robin_takes_turns_across_transactions(store: Store) -> None:
+    for name in ("l1", "l2", "l3", "l4"):
+        add_lead(store, name)
+    assert owners(store) == [
+        ("l1", "alice", "default"),
+        ("l2", "bob", "default"),
+        ("l3", "cy", "default"),
+        ("l4", "alice", "default"),
+    ]
+
+
+def test_least_loaded_counts_untouched_open_assignments(store: Store) -> None:
+    trial = {"plan": "pro"}
+    add_lead(store, "t1", traits=trial)
+    add_lead(store, "t2", traits=trial)
+    add_lead(store, "t3", traits=trial)  # carol 2, dan 1 open
+    feedback.touch(store, "t1", actor="carol")  # carol: 1 open (t3), dan: 1 open (t2)
+    feedback.touch(store, "t2", actor="dan")  # dan: 0 open
+    add_lead(store, "t4", traits=trial)
+    assert [o for _, o, _ in owners(store)] == ["carol", "dan", "carol", "dan"]
+    with store.session() as s:
+        a = s.scalars(select(Assignment).where(Assignment.lead_id == "t4")).one()
+        assert a.method == "least_loaded" and a.sla_seconds == 3600
+
+
+def test_a_queue_has_no_owner(store: Store) -> None:
+    add_lead(store, "q1", traits={"country": "DE"})
+    assert owners(store) == [("q1", None, "germany")]
+
+
+def test_a_lead_that_refused_sales_contact_is_not_routed(store: Store) -> None:
+    add_lead(store, "nc", events=[("webinar_attended", {})])
+    feedback.set_consent(store, "nc", {"sales_contact": False}, actor="tests")
+    add_lead(store, "nc")
+    with store.session() as s:
+        assert s.scalars(select(Assignment).where(Assignment.lead_id == "nc")).first() is None
+    add_lead(store, "ok")
+    feedback.set_consent(store, "ok", {"sales_contact": "denied"}, actor="tests")
+    with store.session() as s:
+        a = s.scalars(select(Assignment).where(Assignment.lead_id == "ok")).one()
+        assert (a.status, a.closed_reason) == ("closed", "consent_withdrawn")
+
+
+def test_push_refuses_a_version_already_stored(store: Store) -> None:
+    from leadgate.errors import LeadgateError
+
+    with pytest.raises(LeadgateError, match="already stored as #1"):
+        routing.push_file(store, RULES, author="tests")
+    pushed = routing.push_file(store, RULES.replace("version: 1", "version: 2"), author="tests")
+    assert pushed["active"] is False
+    assert routing.describe(store)["version"] == "1"
+    routing.activate_version(store, pushed["id"], actor="tests")
+    assert routing.describe(store)["version"] == "2"
