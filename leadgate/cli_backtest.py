@@ -83,10 +83,12 @@ def backtest(
 ) -> None:
     """Replay history point in time under DEFINITION (a file or a stored version) and report, per period
     and in total, who would have become an MQL and when, MQL volume and rate, time to MQL, and what became
-    of those leads.  History comes from --leads/--events/--accounts files, or else from the store.  With
+    of those leads.  History comes from --leads/--events/--accounts files, or else from the store (whose
+    recorded SQLs and won opportunities are the outcomes unless --outcomes is given).  With
     --against, both side by side: leads gained and lost, and whether quality or only volume changes."""
-    from leadgate.backtest import History, Snapshots
+    from leadgate.backtest import History, Outcomes, Snapshots
     from leadgate.backtest import backtest as run_backtest
+    from leadgate.backtest.outcomes import store_outcomes
     from leadgate.store.versions import resolve
 
     if leads is None and (events or accounts or predictions) is not None:
@@ -94,16 +96,19 @@ def backtest(
     snapshots = Snapshots.between(start, end, every)
     defn, label = resolve(definition, database)
     base = resolve(against, database) if against else None
+    result: Path | Outcomes | None = outcomes
     if leads is not None:
         history = History.files(leads, events, accounts, predictions)
     else:
         history = History(database=_store_url(database))
+        if outcomes is None:  # the store records what became of its leads
+            result = store_outcomes(history.database)
     report = run_backtest(
         defn,
         history,
         snapshots,
         against=base[0] if base else None,
-        outcomes=outcomes,
+        outcomes=result,
         engine=engine,
         path=path,
         labels=(label, base[1]) if base else (label,),

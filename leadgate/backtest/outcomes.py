@@ -10,11 +10,10 @@ The contract is one table, one row per lead (``OUTCOME_COLUMNS``):
     revenue      number: revenue won (0 when none)
     closed_at    timestamp the opportunity closed, when known
 
-Any source that can fill it is an outcome source.  Files are read here (``read_outcomes``: CSV, JSON
-Lines or Parquet, as ``leadgate generate`` writes ``outcomes.*``).  The store will be one once it records
-sales outcomes: SQL from the stage change to ``sql`` (its time as ``sql_at``), customer and revenue from
-won opportunities (amount, close date); it only has to return this table.  A lead missing from the table
-has no recorded outcome (not an SQL, no revenue).
+Any source that can fill it is an outcome source: files (``read_outcomes``: CSV, JSON Lines or Parquet,
+as ``leadgate generate`` writes ``outcomes.*``) and the store (``store_outcomes``: SQL from the stage
+changes to ``sql`` and beyond, customers and revenue from won opportunities; ``store/outcomes.py``).  A
+lead missing from the table has no recorded outcome (not an SQL, no revenue).
 """
 
 from __future__ import annotations
@@ -111,3 +110,16 @@ def _normalize(
             rejected.extend(RowError(source, row, column, message) for column, message in errors[i])
         out = out.filter(pa.array([i not in errors for i in range(n)]))
     return out
+
+
+def store_outcomes(database: str | None = None) -> Outcomes:
+    """The outcomes the store records (stage changes to SQL and beyond, won opportunities)."""
+    from leadgate.store.outcomes import outcome_table
+    from leadgate.store.store import Store
+
+    store = Store(database)
+    try:
+        store.upgrade()
+        return Outcomes.from_table(outcome_table(store), f"store {store.url}")
+    finally:
+        store.engine.dispose()

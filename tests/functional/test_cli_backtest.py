@@ -89,6 +89,8 @@ def test_backtest_reads_the_store_and_stored_versions(tmp_path: Path) -> None:
     data = json.loads(result.stdout)
     assert data["history"] == f"store {url}" and data["definition"]["label"] == "#1 tiny@1"
     assert [p["mqls"] for p in data["definition"]["periods"]] == [1, 2, 2]
+    assert data["outcomes"] == f"store {url}"  # the store's own record: no SQL, no customer yet
+    assert (data["definition"]["total"]["sqls"], data["definition"]["total"]["customers"]) == (0, 0)
 
 
 @pytest.mark.parametrize(
