@@ -15,7 +15,8 @@ Variants, all in one child process, one after the other (ratios are against (c) 
   (d) cross-join            the first pass only, as one query joining every event to every later snapshot
                             (``compile_snapshots``): the straightforward multi-instant compile
 Every variant must agree: the period in which each lead first qualifies is the same in (a), (b), (c) and (d)
-(for leads not already MQLs at the start).  Results go to bench/results/backtest.{md,json}.
+(for leads not already MQLs at the start).  Before them, (a) runs alone in a fresh process for its own peak
+RSS.  Results go to bench/results/backtest.{md,json}.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def load() -> float:
 
 
 # -- variants (inside the child) -----------------------------------------------------------------------
-def run_all(data: Path, skip_cross: bool) -> dict[str, object]:
+def run_all(data: Path, skip_cross: bool, alone: bool = False) -> dict[str, object]:
     import leadgate
     from leadgate.backtest import History, Snapshots, backtest
     from leadgate.compiler import as_of_epoch
@@ -108,7 +109,9 @@ def run_all(data: Path, skip_cross: bool) -> dict[str, object]:
         ("backtest-per-snapshot", lambda: run_backtest("snapshots")),
         ("baseline", baseline),
     ]
-    if not skip_cross:
+    if alone:  # (a) by itself, for its own peak RSS
+        variants = variants[:1]
+    elif not skip_cross:
         variants.append(("cross-join", cross))
     results["variants"] = [timed(name, fn) for name, fn in variants]
     results["peak_rss_mib"] = peak_rss_mib()
@@ -140,9 +143,10 @@ def main() -> None:
     parser.add_argument("--results", type=Path, default=HERE / "results")
     parser.add_argument("--render-only", action="store_true")
     parser.add_argument("--child", type=Path)
+    parser.add_argument("--alone", action="store_true")
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(run_all(args.child, args.skip_cross)))
+        print(json.dumps(run_all(args.child, args.skip_cross, args.alone)))
         return
     if args.render_only:
         report = json.loads((args.results / "backtest.json").read_text())
@@ -151,12 +155,16 @@ def main() -> None:
     data = ensure_data(args.data_dir, args.leads)
     sizes = {"leads": count_rows(data / "leads.parquet"), "events": count_rows(data / "events.parquet")}
     print(f"data: {sizes['leads']:,} leads, {sizes['events']:,} events; load {load()}", flush=True)
-    command = [sys.executable, __file__, "--child", str(data)] + (["--skip-cross"] if args.skip_cross else [])
-    proc = subprocess.run(command, capture_output=True, text=True)
-    sys.stderr.write(proc.stderr)
-    if proc.returncode != 0:
-        raise SystemExit("the benchmark failed")
-    child = json.loads(proc.stdout.strip().splitlines()[-1])
+
+    def child_run(*extra: str) -> dict:  # type: ignore[type-arg]
+        proc = subprocess.run([sys.executable, __file__, "--child", str(data), *extra], capture_output=True, text=True)
+        sys.stderr.write(proc.stderr)
+        if proc.returncode != 0:
+            raise SystemExit("the benchmark failed")
+        return json.loads(proc.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+    alone = child_run("--alone")
+    child = child_run(*(["--skip-cross"] if args.skip_cross else []))
     variants = child["variants"]
     problems = check(variants)
     base = next(v for v in variants if v["variant"] == "baseline")
@@ -170,6 +178,11 @@ def main() -> None:
         "sizes": sizes,
         "snapshots": f"{WEEKS} weekly periods ending {END.date()} ({WEEKS + 1} instants with the start)",
         "peak_rss_mib": child["peak_rss_mib"],
+        "alone": {
+            "seconds": alone["variants"][0]["seconds"],
+            "peak_rss_mib": alone["peak_rss_mib"],
+            "load_before": alone["variants"][0]["load_before"],
+        },
         "results": variants,
         "agree": not problems,
     }
@@ -217,7 +230,10 @@ def render(report: dict) -> str:  # type: ignore[type-arg]
         "Every variant agrees on the period in which each lead first qualifies: "
         f"**{'yes' if report['agree'] else 'NO'}** ({main['mqls']:,} new MQLs in the range, "
         f"{main['at_start']:,} already MQLs at the start).",
-        f"Inside (a): {timings}; MQL instants: {how}. Peak RSS of the process: {report['peak_rss_mib']:.0f} MiB.",
+        f"Inside (a): {timings}; MQL instants: {how}. Peak RSS of the process running all the variants: "
+        f"{report['peak_rss_mib']:.0f} MiB; (a) alone in a fresh process before them: "
+        f"{report['alone']['seconds']:.2f} s, peak RSS {report['alone']['peak_rss_mib']:.0f} MiB "
+        f"(load {report['alone']['load_before']}).",
         "",
         f"Target (issue 5): 13 weekly snapshots over 1M leads and 10M events in ≤ 30 s: {main['seconds']:.1f} s, "
         f"**{target}** on this run.",

@@ -163,64 +163,46 @@ def _candidates(
     )
     found: dict[str, dict[int, str]] = defaultdict(dict)
     bounds = {i: (inst[new[i] - 1], inst[new[i]]) for i in ids}
-    same = exp.EQ(this=col("lead_id", "x"), expression=col("lead_id", "r"))
-    refine = exp.Table(this=ident(REFINE_TABLE)).as_("r")
     if defn.event_names():
-        q = (
-            exp.select(col("lead_id", "x"), exp.alias_(col("ts", "x"), "t", quoted=True))
-            .from_(exp.Table(this=ident("events")).as_("x"))
-            .join(refine, on=same, join_type="inner")
-            .where(
-                exp.and_(
-                    counted_events(defn, engine.dialect, "x"),
-                    exp.GT(this=col("ts", "x"), expression=col("since", "r")),
-                    exp.LTE(this=col("ts", "x"), expression=col("hi", "r")),
-                )
-            )
-        )
-        table = engine.fetch_arrow(q.sql(dialect=engine.dialect))
-        if table.num_columns:
-            for lead, t in zip(table.column("lead_id").to_pylist(), micros(table.column("t")).to_pylist(), strict=True):
-                lo, hi = bounds[lead]
-                for w in windows:  # the instant the event leaves a window of length w
-                    if lo < t + w <= hi:
-                        found[lead].setdefault(t + w, "window")
-                if lo < t:
-                    found[lead][t] = "event"
-    q = (
-        exp.select(col("lead_id", "x"), exp.alias_(col("created_at", "x"), "t", quoted=True))
-        .from_(exp.Table(this=ident("leads")).as_("x"))
-        .join(refine.copy(), on=same.copy(), join_type="inner")
-        .where(
-            exp.and_(
-                exp.GT(this=col("created_at", "x"), expression=col("lo", "r")),
-                exp.LTE(this=col("created_at", "x"), expression=col("hi", "r")),
-            )
-        )
-    )
-    table = engine.fetch_arrow(q.sql(dialect=engine.dialect))
-    if table.num_columns:
-        for lead, t in zip(table.column("lead_id").to_pylist(), micros(table.column("t")).to_pylist(), strict=True):
-            found[lead].setdefault(t, "created")
+        for lead, t in _instants(engine, "events", "ts", "since", counted_events(defn, engine.dialect, "x")):
+            lo, hi = bounds[lead]
+            for w in windows:  # the instant the event leaves a window of length w
+                if lo < t + w <= hi:
+                    found[lead].setdefault(t + w, "window")
+            if lo < t:
+                found[lead][t] = "event"
+    for lead, t in _instants(engine, "leads", "created_at", "lo", None):
+        found[lead].setdefault(t, "created")
     models = defn.models()
     if models:
-        q = (
-            exp.select(col("lead_id", "x"), exp.alias_(col("scored_at", "x"), "t", quoted=True))
-            .from_(exp.Table(this=ident("predictions")).as_("x"))
-            .join(refine.copy(), on=same.copy(), join_type="inner")
-            .where(
-                exp.and_(
-                    exp.In(this=col("model", "x"), expressions=[string(m) for m in models]),
-                    exp.GT(this=col("scored_at", "x"), expression=col("lo", "r")),
-                    exp.LTE(this=col("scored_at", "x"), expression=col("hi", "r")),
-                )
-            )
-        )
-        table = engine.fetch_arrow(q.sql(dialect=engine.dialect))
-        if table.num_columns:
-            for lead, t in zip(table.column("lead_id").to_pylist(), micros(table.column("t")).to_pylist(), strict=True):
-                found[lead].setdefault(t, "prediction")
+        wanted = exp.In(this=col("model", "x"), expressions=[string(m) for m in models])
+        for lead, t in _instants(engine, "predictions", "scored_at", "lo", wanted):
+            found[lead].setdefault(t, "prediction")
     return found
+
+
+def _instants(engine: Engine, table: str, column: str, low: str, where: exp.Expression | None) -> list[tuple[str, int]]:
+    """(lead, µs) of the rows of ``table`` (alias x) whose ``column`` lies in (refine.``low``, refine.hi]
+    for their lead, and pass ``where``."""
+    bounds = exp.and_(
+        exp.GT(this=col(column, "x"), expression=col(low, "r")),
+        exp.LTE(this=col(column, "x"), expression=col("hi", "r")),
+    )
+    q = (
+        exp.select(col("lead_id", "x"), exp.alias_(col(column, "x"), "t", quoted=True))
+        .from_(exp.Table(this=ident(table)).as_("x"))
+        .join(
+            exp.Table(this=ident(REFINE_TABLE)).as_("r"),
+            on=exp.EQ(this=col("lead_id", "x"), expression=col("lead_id", "r")),
+            join_type="inner",
+        )
+        .where(bounds if where is None else exp.and_(where, bounds))
+    )
+    result = engine.fetch_arrow(q.sql(dialect=engine.dialect))
+    if not result.num_columns:
+        return []
+    leads = result.column("lead_id").to_pylist()
+    return list(zip(leads, micros(result.column("t")).to_pylist(), strict=True))
 
 
 def _refine(defn: Definition, engine: Engine, snapshots: Snapshots, new: dict[str, int]) -> list[FirstMql]:

@@ -120,46 +120,24 @@ class _MultiCompiler(_Compiler):
         return q.select(col(INSTANT_COLUMN), copy=False).group_by(col(INSTANT_COLUMN), copy=False)
 
     def base(self) -> exp.Select:
-        cols: list[exp.Expression] = [exp.alias_(col("lead_id", "l"), "lead_id", quoted=True)]
-        cols += [col(INSTANT_COLUMN, "s"), col("__now", "s")]
-        if self.d.account is not None:
-            cols.append(exp.alias_(col("account_id", "l"), "account_id", quoted=True))
-        for (table, name), alias in self.fields.items():
-            cols.append(exp.alias_(col(name, "l" if table == "leads" else "a"), alias, quoted=True))
-        for k, _ in self.econds.values():
-            cols.append(exp.alias_(exp.Coalesce(this=col(f"n{k}", "g"), expressions=[num(0)]), f"n{k}", quoted=True))
-        for name in self.weights.values():
-            cols.append(exp.alias_(exp.Coalesce(this=col(name, "g"), expressions=[num(0)]), name, quoted=True))
-        for name in self.latest.values():
-            cols.append(exp.alias_(col(name, "g"), name, quoted=True))
-        for i, _ in enumerate(self.models):
-            cols.append(exp.alias_(col(predictions.column(i), "v"), predictions.column(i), quoted=True))
-        q = exp.select(*cols).from_(_table(self.tables.leads).as_("l"))
+        """The parent's ``base`` with the instants joined first (every lead at each instant, or each lead
+        at its own) and the per-instant CTEs it joins (``agg``, ``pv``) matched on the instant too; its
+        creation filter already compares with the instant's column."""
+        q = super().base()
         instants = exp.Table(this=ident("inst")).as_("s")
         if self.per_lead:
-            q = q.join(instants, on=exp.EQ(this=col("lead_id", "l"), expression=col("__lead", "s")), join_type="inner")
+            on = exp.EQ(this=col("lead_id", "l"), expression=col("__lead", "s"))
+            first = exp.select().join(instants, on=on, join_type="inner").args["joins"][0]
         else:
-            q = q.join(instants, join_type="cross")
-        if any(t == "accounts" for t, _ in self.fields):
-            q = q.join(
-                _table(self.tables.accounts).as_("a"),
-                on=exp.EQ(this=col("account_id", "l"), expression=col("account_id", "a")),
-                join_type="left",
-            )
-        if self.econds:
-            on = exp.and_(
-                exp.EQ(this=col("lead_id", "l"), expression=col("lead_id", "g")),
-                exp.EQ(this=col(INSTANT_COLUMN, "s"), expression=col(INSTANT_COLUMN, "g")),
-            )
-            q = q.join(exp.Table(this=ident("agg")).as_("g"), on=on, join_type="left")
-        if self.models:
-            on = exp.and_(
-                exp.EQ(this=col("lead_id", "l"), expression=col("lead_id", "v")),
-                exp.EQ(this=col(INSTANT_COLUMN, "s"), expression=col(INSTANT_COLUMN, "v")),
-            )
-            q = q.join(exp.Table(this=ident("pv")).as_("v"), on=on, join_type="left")
-        created = exp.LTE(this=col("created_at", "l"), expression=col("__at_0", "s"))
-        return q.where(or_([exp.Is(this=col("created_at", "l"), expression=exp.Null()), created]))
+            first = exp.select().join(instants, join_type="cross").args["joins"][0]
+        joins = list(q.args.get("joins") or [])
+        for join in joins:
+            alias = join.this.alias_or_name
+            if alias in ("g", "v"):  # agg and pv: one row per lead and instant
+                same = exp.EQ(this=col(INSTANT_COLUMN, "s"), expression=col(INSTANT_COLUMN, alias))
+                join.set("on", exp.and_(join.args["on"], same))
+        q.set("joins", [first, *joins])
+        return q.select(col(INSTANT_COLUMN, "s"), col("__now", "s"), copy=False)
 
     def prediction_ctes(self) -> list[tuple[str, exp.Select]]:
         """The single-instant ``pr`` / ``pv`` CTEs, per instant: predictions ⋈ instants, ranked and picked
