@@ -183,13 +183,13 @@ def _judge(c: Comparison, definition: DefinitionReport, baseline: DefinitionRepo
     worse = [d.label for d in c.quality if d.verdict == "worse"]
     if better and worse:
         c.verdict = "mixed"
-        c.summary = f"{volume}. Mixed: {', '.join(better)} improve(s) but {', '.join(worse)} get(s) worse."
+        c.summary = f"{volume}. Mixed: {_verb(better, 'improves', 'improve')} but {_verb(worse, 'falls', 'fall')}."
     elif better:
         c.verdict = "better quality"
-        c.summary = f"{volume}. It improves lead quality: {', '.join(better)} rise(s) significantly."
+        c.summary = f"{volume}. It improves lead quality: {_verb(better, 'rises', 'rise')} significantly."
     elif worse:
         c.verdict = "worse quality"
-        c.summary = f"{volume}. It lowers lead quality: {', '.join(worse)} fall(s) significantly."
+        c.summary = f"{volume}. It lowers lead quality: {_verb(worse, 'falls', 'fall')} significantly."
     elif a != b:
         c.verdict = "volume only"
         c.summary = (
@@ -198,3 +198,9 @@ def _judge(c: Comparison, definition: DefinitionReport, baseline: DefinitionRepo
     else:
         c.verdict = "no change"
         c.summary = f"{volume}. Neither volume nor lead quality changes measurably."
+
+
+def _verb(labels: list[str], one: str, many: str) -> str:
+    """``MQL→SQL rises``, ``MQL→SQL and revenue per MQL rise``."""
+    names = labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+    return f"{names} {one if len(labels) == 1 else many}"

@@ -59,7 +59,7 @@ def test_a_real_rise_in_sql_rate_is_better_quality() -> None:
     c = compare(new, base, True)
     assert [d.verdict for d in c.quality] == ["better", "no clear change", "no clear change"]
     assert c.verdict == "better quality"
-    assert "improves lead quality: MQL→SQL" in c.summary
+    assert "It improves lead quality: MQL→SQL rises significantly." in c.summary
 
 
 def test_worse_and_mixed() -> None:
@@ -67,6 +67,7 @@ def test_worse_and_mixed() -> None:
     assert compare(report("new", leads("b", 400, 4, 5)), base, True).verdict == "worse quality"
     mixed = compare(report("new", leads("b", 400, 1, 20)), base, True)
     assert mixed.verdict == "mixed"
+    assert "Mixed: MQL→SQL improves but MQL→customer and revenue per MQL fall." in mixed.summary
 
 
 def test_without_outcomes_only_volume_is_compared() -> None:
