@@ -338,10 +338,11 @@ def schema(out_path: Path | None) -> None:
 
 
 def _register_service_commands() -> None:
+    from leadgate.cli_reports import COMMANDS as REPORT_COMMANDS
     from leadgate.cli_sales import COMMANDS as SALES_COMMANDS
     from leadgate.cli_service import COMMANDS
 
-    for command in [*COMMANDS, *SALES_COMMANDS]:
+    for command in [*COMMANDS, *SALES_COMMANDS, *REPORT_COMMANDS]:
         main.add_command(command)
     import leadgate.cli_versions  # noqa: F401 - adds list, show and diff to the definitions group
     from leadgate.cli_backtest import backtest

@@ -24,7 +24,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from leadgate.errors import DefinitionError, LeadgateError
-from leadgate.service import routes_sales, routes_webhooks
+from leadgate.service import routes_reports, routes_sales, routes_webhooks
 from leadgate.service.auth import Admin, ApiError, authorize, error_body, json_body
 from leadgate.service.ingest import ingest, problems_of
 from leadgate.service.routes_definitions import router as definitions_router
@@ -104,6 +104,7 @@ def create_app(store: Store, *, rescore_every: float | None = None, background: 
 
     routes_sales.install(app)
     app.include_router(routes_webhooks.router)
+    app.include_router(routes_reports.router)
 
     @app.get("/health", tags=["service"])
     def health() -> dict[str, str]:

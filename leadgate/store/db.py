@@ -5,14 +5,17 @@ connections; everything else hands it work."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 
 DEFAULT_URL = "sqlite:///leadgate.db"
+READ_ONLY = "leadgate_read_only"  # execution option: a transaction that only reads (see ``snapshot``)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -35,8 +38,9 @@ def _sqlite_begin(conn: Any) -> None:
     """Take the write lock when a transaction starts.  A deferred transaction that has read and then
     writes cannot wait for a busy database (SQLite skips the busy handler to avoid a deadlock) and fails
     with "database is locked"; an immediate one waits up to busy_timeout.  Writers (server threads, the
-    scorer, the CLI in another process) are serialized; readers in WAL mode are not blocked."""
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    scorer, the CLI in another process) are serialized; readers in WAL mode are not blocked.  A ``snapshot``
+    only reads, so it begins deferred and never holds the write lock."""
+    conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
 
 def connect(url: str | None = None) -> Engine:
@@ -50,6 +54,20 @@ def connect(url: str | None = None) -> Engine:
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+@contextmanager
+def snapshot(engine: Engine) -> Iterator[Connection]:
+    """A read-only transaction that sees one consistent state of the store across several queries (reports):
+    on SQLite a deferred transaction (a WAL read snapshot that does not block writers), on PostgreSQL
+    REPEATABLE READ, READ ONLY."""
+    options: dict[str, Any] = {READ_ONLY: True}
+    if engine.dialect.name == "postgresql":
+        options |= {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+    with engine.connect() as conn:
+        conn = conn.execution_options(**options)
+        with conn.begin():
+            yield conn
 
 
 def alembic_config(url: str | None = None) -> Config:
