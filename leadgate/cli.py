@@ -7,7 +7,6 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -17,17 +16,18 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from leadgate import api
+from leadgate.cli_errors import err, reports_errors
+from leadgate.cli_errors import print_rejects as _print_rejects
 from leadgate.compiler import DIALECTS
 from leadgate.compiler.query import TableNames
 from leadgate.definition.loader import load_definition
 from leadgate.engines import ENGINES
-from leadgate.errors import DefinitionError, InputError, LeadgateError, RowError
+from leadgate.errors import LeadgateError
 from leadgate.explain import explain_context, explain_rows
 from leadgate.summary import Summary
 
 F = TypeVar("F", bound=Callable[..., Any])
 out = Console()
-err = Console(stderr=True, soft_wrap=True)  # messages name files and rows: never break them
 
 
 # -- shared options, declared once ---------------------------------------------------------------------
@@ -65,38 +65,6 @@ def input_options(f: F) -> F:
     f = click.option("--events", type=click.Path(exists=True, dir_okay=False, path_type=Path))(f)
     f = click.option("--leads", type=click.Path(exists=True, dir_okay=False, path_type=Path))(f)
     return f
-
-
-def reports_errors(f: F) -> F:
-    """Library errors become a clean message and exit code 2, never a traceback."""
-
-    @wraps(f)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return f(*args, **kwargs)
-        except DefinitionError as exc:
-            for problem in exc.problems:
-                err.print(f"[red]error[/red] {problem}", highlight=False, markup=True)
-            sys.exit(2)
-        except InputError as exc:
-            err.print(f"[red]error[/red] {exc.message}", highlight=False)
-            _print_rejects(exc.rows)
-            sys.exit(2)
-        except LeadgateError as exc:
-            err.print(f"[red]error[/red] {exc}", highlight=False)
-            sys.exit(getattr(exc, "exit_code", 2))
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _print_rejects(rows: list[RowError], limit: int = 10) -> None:
-    if not rows:
-        return
-    err.print(f"[yellow]{len(rows)} input row(s) rejected[/yellow]:", highlight=False)
-    for row in rows[:limit]:
-        err.print(f"  {row}", highlight=False, markup=False)
-    if len(rows) > limit:
-        err.print(f"  … and {len(rows) - limit} more (use --rejects FILE to write them all)", highlight=False)
 
 
 @contextmanager
@@ -378,6 +346,10 @@ def _register_service_commands() -> None:
 
     for command in [*COMMANDS, *SALES_COMMANDS, *REPORT_COMMANDS, *INGEST, *LEARN_COMMANDS]:
         main.add_command(command)
+    import leadgate.cli_versions  # noqa: F401 - adds list, show and diff to the definitions group
+    from leadgate.cli_backtest import backtest
+
+    main.add_command(backtest)
 
 
 _register_service_commands()

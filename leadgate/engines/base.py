@@ -88,9 +88,14 @@ class Engine(ABC):
 
     dialect: str
 
-    @abstractmethod
     def load(self, tables: Tables) -> None:
         """Replace the engine's leads / accounts / events tables."""
+        for name, table in tables.items():
+            self.load_table(name, table)
+
+    @abstractmethod
+    def load_table(self, name: str, table: pa.Table) -> None:
+        """Create (or replace) one table from Arrow, e.g. the instants a multi-instant query joins."""
 
     @abstractmethod
     def fetch(self, sql: str) -> list[dict[str, Any]]:

@@ -22,11 +22,15 @@ class DuckDBEngine(Engine):
         if threads:
             self.con.execute(f"SET threads = {int(threads)}")
         self._tables: Tables | None = None
+        self._extra: dict[str, pa.Table] = {}
 
     def load(self, tables: Tables) -> None:
         self._tables = tables  # keep the Arrow buffers alive while registered
-        for name, table in tables.items():
-            self.con.register(name, table)
+        super().load(tables)
+
+    def load_table(self, name: str, table: pa.Table) -> None:
+        self._extra[name] = table  # registered, not copied: keep the buffers alive
+        self.con.register(name, table)
 
     def load_files(
         self,

@@ -8,7 +8,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from leadgate.engines.base import Engine, Tables, quote_ident
+from leadgate.engines.base import Engine, quote_ident
 from leadgate.errors import EngineError
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -43,19 +43,18 @@ class PostgresEngine(Engine):
         self.con.execute(f"CREATE SCHEMA {quote_ident(self.schema)}")
         self.con.execute(f"SET search_path TO {quote_ident(self.schema)}")
 
-    def load(self, tables: Tables) -> None:
-        for name, table in tables.items():
-            q = quote_ident(name)
-            self.con.execute(f"DROP TABLE IF EXISTS {q}")
-            cols = ", ".join(f"{quote_ident(f.name)} {_sql_type(f.type)}" for f in table.schema)
-            self.con.execute(f"CREATE TABLE {q} ({cols})")
-            names = ", ".join(quote_ident(f.name) for f in table.schema)
-            with self.con.cursor() as cur, cur.copy(f"COPY {q} ({names}) FROM STDIN") as copy:
-                for batch in table.to_batches(max_chunksize=50_000):
-                    columns = [c.to_pylist() for c in batch.columns]
-                    for row in zip(*columns, strict=True):
-                        copy.write_row(row)
-            self.con.execute(f"ANALYZE {q}")
+    def load_table(self, name: str, table: pa.Table) -> None:
+        q = quote_ident(name)
+        self.con.execute(f"DROP TABLE IF EXISTS {q}")
+        cols = ", ".join(f"{quote_ident(f.name)} {_sql_type(f.type)}" for f in table.schema)
+        self.con.execute(f"CREATE TABLE {q} ({cols})")
+        names = ", ".join(quote_ident(f.name) for f in table.schema)
+        with self.con.cursor() as cur, cur.copy(f"COPY {q} ({names}) FROM STDIN") as copy:
+            for batch in table.to_batches(max_chunksize=50_000):
+                columns = [c.to_pylist() for c in batch.columns]
+                for row in zip(*columns, strict=True):
+                    copy.write_row(row)
+        self.con.execute(f"ANALYZE {q}")
 
     def fetch(self, sql: str) -> list[dict[str, Any]]:
         with self.con.cursor() as cur:

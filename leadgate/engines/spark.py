@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from leadgate.definition.model import Definition
-from leadgate.engines.base import Engine, Tables
+from leadgate.engines.base import Engine
 from leadgate.engines.parquet_views import load_views
 from leadgate.errors import EngineError
 
@@ -47,10 +47,8 @@ class SparkEngine(Engine):
     def __init__(self, master: str | None = None):
         self.spark = spark_session(master)
 
-    def load(self, tables: Tables) -> None:
-        for name, table in tables.items():
-            df = self.spark.createDataFrame(table)
-            df.createOrReplaceTempView(name)
+    def load_table(self, name: str, table: Any) -> None:
+        self.spark.createDataFrame(table).createOrReplaceTempView(name)
 
     def load_files(
         self,

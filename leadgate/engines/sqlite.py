@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from leadgate.compiler.dialects import SQLITE_REGEXP, SQLITE_REGEXP_I
-from leadgate.engines.base import Engine, Tables, quote_ident
+from leadgate.engines.base import Engine, quote_ident
 
 
 @lru_cache(maxsize=256)
@@ -66,16 +66,15 @@ class SQLiteEngine(Engine):
         self.con = sqlite3.connect(database)
         register_functions(self.con)
 
-    def load(self, tables: Tables) -> None:
-        for name, table in tables.items():
-            q = quote_ident(name)
-            self.con.execute(f"DROP TABLE IF EXISTS {q}")
-            cols = ", ".join(f"{quote_ident(f.name)} {_sql_type(f.type)}" for f in table.schema)
-            self.con.execute(f"CREATE TABLE {q} ({cols})")
-            if table.num_rows:
-                values = list(zip(*(_column(table.column(i)) for i in range(table.num_columns)), strict=True))
-                marks = ", ".join("?" for _ in table.schema)
-                self.con.executemany(f"INSERT INTO {q} VALUES ({marks})", values)
+    def load_table(self, name: str, table: pa.Table) -> None:
+        q = quote_ident(name)
+        self.con.execute(f"DROP TABLE IF EXISTS {q}")
+        cols = ", ".join(f"{quote_ident(f.name)} {_sql_type(f.type)}" for f in table.schema)
+        self.con.execute(f"CREATE TABLE {q} ({cols})")
+        if table.num_rows:
+            values = list(zip(*(_column(table.column(i)) for i in range(table.num_columns)), strict=True))
+            marks = ", ".join("?" for _ in table.schema)
+            self.con.executemany(f"INSERT INTO {q} VALUES ({marks})", values)
         self.con.commit()
 
     def fetch(self, sql: str) -> list[dict[str, Any]]:

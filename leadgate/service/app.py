@@ -27,6 +27,7 @@ from leadgate.service import routes_reports, routes_rest, routes_sales, routes_w
 from leadgate.service.auth import Admin, ApiError, authorize, error_body, json_body
 from leadgate.service.ingest import ingest, problems_of
 from leadgate.service.replay import NotFound, StillInvalid, list_rejected, replay
+from leadgate.service.routes_definitions import router as definitions_router
 from leadgate.service.scorer import Scorer
 from leadgate.service.timers import LifecycleTimer
 from leadgate.service.webhooks import DeliveryWorker
@@ -78,6 +79,7 @@ def create_app(store: Store, *, rescore_every: float | None = None, background: 
     app.state.scorer = scorer
     app.state.webhooks, app.state.timer = worker, timer
     app.include_router(routes_rest.router)
+    app.include_router(definitions_router)
 
     @app.exception_handler(ApiError)
     async def _api_error(_r: Request, exc: ApiError) -> JSONResponse:

@@ -1,0 +1,48 @@
+"""How every CLI module reports errors: library errors become a clean message and exit code 2, never a
+traceback; rejected input rows are listed with file, row and field."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from rich.console import Console
+
+from leadgate.errors import DefinitionError, InputError, LeadgateError, RowError
+
+F = TypeVar("F", bound=Callable[..., Any])
+err = Console(stderr=True, soft_wrap=True)  # messages name files and rows: never break them
+
+
+def reports_errors(f: F) -> F:
+    """Library errors become a clean message and exit code 2, never a traceback."""
+
+    @wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return f(*args, **kwargs)
+        except DefinitionError as exc:
+            for problem in exc.problems:
+                err.print(f"[red]error[/red] {problem}", highlight=False, markup=True)
+            sys.exit(2)
+        except InputError as exc:
+            err.print(f"[red]error[/red] {exc.message}", highlight=False)
+            print_rejects(exc.rows)
+            sys.exit(2)
+        except LeadgateError as exc:
+            err.print(f"[red]error[/red] {exc}", highlight=False)
+            sys.exit(getattr(exc, "exit_code", 2))
+
+    return wrapper  # type: ignore[return-value]
+
+
+def print_rejects(rows: list[RowError], limit: int = 10) -> None:
+    if not rows:
+        return
+    err.print(f"[yellow]{len(rows)} input row(s) rejected[/yellow]:", highlight=False)
+    for row in rows[:limit]:
+        err.print(f"  {row}", highlight=False, markup=False)
+    if len(rows) > limit:
+        err.print(f"  … and {len(rows) - limit} more (use --rejects FILE to write them all)", highlight=False)
