@@ -23,8 +23,8 @@ demo: $(STAMP)
 	$(BIN)/python examples/live_demo.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check leadgate tests bench
-	$(BIN)/ruff format --check leadgate tests bench
+	$(BIN)/ruff check leadgate tests bench examples
+	$(BIN)/ruff format --check leadgate tests bench examples
 	$(BIN)/mypy
 
 test: lint

@@ -3,8 +3,9 @@
     first visit → identified → MQL → assigned owner with an SLA → signed webhook received → first touch → SQL
 
 It starts the real HTTP server on a free loopback port, a local webhook receiver, and sends events with the
-real ``segment-analytics-python`` client, then prints the lead's journey.  Everything lives in a temporary
-folder; nothing is left behind.  Run it with ``python examples/live_demo.py``.
+real ``segment-analytics-python`` client, then prints the lead's journey; a second lead arrives through the
+real ``rudder-sdk-python`` client (gzip bodies, no write key in the body) and qualifies the same way.
+Everything lives in a temporary folder; nothing is left behind.  Run it with ``python examples/live_demo.py``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 
 import httpx
 import uvicorn
+from rudderstack.analytics import Client as RudderClient
 from segment.analytics import Client
 
 from leadgate.service.app import create_app
@@ -161,6 +163,15 @@ def main() -> int:
         journey = httpx.get(f"{url}/api/leads/maria/lifecycle", auth=(sales_key, "")).json()
         path = " → ".join([journey["stage_changes"][0]["from"], *(c["to"] for c in journey["stage_changes"])])
         say(f"journey: {path}")
+
+        rudder = RudderClient(write_key, host=url, sync_mode=True)  # RudderStack's SDK, unmodified
+        rudder.identify(user_id="ken", traits={"email": "ken@contoso-demo.io", "title": "Head of IT"})
+        rudder.group(user_id="ken", group_id="contoso", traits={"name": "Contoso", "employees": 80})
+        for event in ("trial_started", "demo_requested", "webinar_attended", "newsletter_subscribed"):
+            rudder.track(user_id="ken", event=event)
+        rudder.track(user_id="ken", event="content_downloaded", properties={"asset_type": "case_study"})
+        state = wait_for_score(url, admin_key, "ken", lambda s: s["stage"] == "mql")
+        say(f"a second lead through the RudderStack SDK: ken, score {state['score']['total']:.0f}, {state['stage']}")
 
         server.should_exit = True
         thread.join(10)
