@@ -16,8 +16,8 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from leadgate import api
-from leadgate.cli_errors import err, reports_errors
-from leadgate.cli_errors import print_rejects as _print_rejects
+from leadgate.cli_common import as_of_option, definition_arg, err, parse_as_of, reports_errors
+from leadgate.cli_common import print_rejects as _print_rejects
 from leadgate.compiler import DIALECTS
 from leadgate.compiler.query import TableNames
 from leadgate.definition.loader import load_definition
@@ -31,20 +31,6 @@ out = Console()
 
 
 # -- shared options, declared once ---------------------------------------------------------------------
-def _as_of(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"'{value}' is not an ISO-8601 time (e.g. 2026-11-01T00:00:00Z)") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-definition_arg = click.argument("definition", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-as_of_option = click.option(
-    "--as-of", callback=_as_of, help="Score as of this instant (ISO-8601; naive means UTC). Default: now."
-)
 engine_option = click.option("--engine", type=click.Choice(ENGINES), default="sqlite", show_default=True)
 
 
@@ -313,8 +299,8 @@ def explain(
 @click.option("--leads", "n_leads", type=click.IntRange(1), default=2000, show_default=True)
 @click.option("--seed", type=int, default=7, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl", "parquet"]), default="csv", show_default=True)
-@click.option("--start", callback=_as_of, default="2026-05-01T00:00:00Z", show_default=True)
-@click.option("--end", callback=_as_of, default="2026-11-01T00:00:00Z", show_default=True)
+@click.option("--start", callback=parse_as_of, default="2026-05-01T00:00:00Z", show_default=True)
+@click.option("--end", callback=parse_as_of, default="2026-11-01T00:00:00Z", show_default=True)
 @reports_errors
 def generate(out_dir: Path, n_leads: int, seed: int, fmt: str, start: datetime, end: datetime) -> None:
     """Write deterministic demo data: leads, accounts, events and outcomes."""

@@ -10,7 +10,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from leadgate.cli_errors import print_rejects, reports_errors
+from leadgate.cli_common import print_rejects, reports_errors
 from leadgate.cli_service import database_option
 from leadgate.engines import ENGINES
 

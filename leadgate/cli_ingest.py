@@ -6,35 +6,16 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from leadgate.cli_common import reports_errors as _clean_errors
 from leadgate.cli_service import _store, database_option
-from leadgate.errors import InputError, LeadgateError
+from leadgate.errors import InputError
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _clean_errors(f: F) -> F:
-    """Library errors become a message and exit code 2, never a traceback."""
-
-    @wraps(f)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return f(*args, **kwargs)
-        except InputError as exc:
-            click.echo(f"error {exc.message}", err=True)
-            for row in exc.rows[:10]:
-                click.echo(f"  {row}", err=True)
-            sys.exit(2)
-        except LeadgateError as exc:
-            click.echo(f"error {exc}", err=True)
-            sys.exit(2)
-
-    return wrapper  # type: ignore[return-value]
 
 
 @click.command("import")

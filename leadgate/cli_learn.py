@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,61 +17,14 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from leadgate.cli_common import as_of_option, definition_arg, err, parse_as_of, print_rejects, reports_errors
 from leadgate.cli_service import database_option
 from leadgate.definition.durations import parse_duration
-from leadgate.errors import CalibrationError, DefinitionError, InputError, LeadgateError, RowError
+from leadgate.errors import CalibrationError
 
 F = TypeVar("F", bound=Callable[..., Any])
 out = Console(soft_wrap=True)  # lines name files: never break them
-err = Console(stderr=True, soft_wrap=True)
 
-
-def reports_errors(f: F) -> F:
-    """Library errors become a clean message and exit code 2, never a traceback."""
-
-    @wraps(f)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return f(*args, **kwargs)
-        except DefinitionError as exc:
-            for problem in exc.problems:
-                err.print(f"[red]error[/red] {problem}", highlight=False, markup=True)
-            sys.exit(2)
-        except InputError as exc:
-            err.print(f"[red]error[/red] {exc.message}", highlight=False)
-            _print_rejects(exc.rows)
-            sys.exit(2)
-        except LeadgateError as exc:
-            err.print(f"[red]error[/red] {exc}", highlight=False)
-            sys.exit(getattr(exc, "exit_code", 2))
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _print_rejects(rows: list[RowError], limit: int = 10) -> None:
-    if not rows:
-        return
-    err.print(f"[yellow]{len(rows)} input row(s) rejected[/yellow]:", highlight=False)
-    for row in rows[:limit]:
-        err.print(f"  {row}", highlight=False, markup=False)
-    if len(rows) > limit:
-        err.print(f"  … and {len(rows) - limit} more", highlight=False)
-
-
-def _as_of(_ctx: click.Context | None, _param: click.Parameter | None, value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"'{value}' is not an ISO-8601 time (e.g. 2026-11-01T00:00:00Z)") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-definition_arg = click.argument("definition", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-as_of_option = click.option(
-    "--as-of", callback=_as_of, help="Score as of this instant (ISO-8601; naive means UTC). Default: now."
-)
 
 OUTCOME_CHOICES = ("sql", "customer", "converted")
 FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -107,7 +58,7 @@ def learning_options(f: Any) -> Any:
         click.option("--accounts", type=FILE),
         click.option("--outcomes", required=True, help="lead_id and the outcome's flag (and time) columns.",
                      type=FILE),
-        click.option("--as-of", callback=_as_of,
+        click.option("--as-of", callback=parse_as_of,
                      help="Features as of this instant; outcomes after it. Default: the data's end minus the horizon."),
         click.option("--horizon", default="30d", show_default=True, callback=_horizon,
                      help="Outcomes count within this long after the as-of instant ('none': any time after)."),
@@ -140,7 +91,7 @@ def _read(leads: Path, events: Path | None, accounts: Path | None, field_types: 
     from leadgate.inputs.readers import read_dataset
 
     data = read_dataset(leads, events, accounts, field_types=field_types, all_columns=True)
-    _print_rejects(data.rejected)
+    print_rejects(data.rejected)
     return data
 
 
@@ -181,7 +132,7 @@ def calibrate(
     current = Current.load(definition)
     data = _read(leads, events, accounts, current.definition.field_types())
     found = read_outcomes(outcomes, outcome)
-    _print_rejects(found.rejected)
+    print_rejects(found.rejected)
     result = run(current, data, found, settings, out_dir=out_path.parent if out_path else None)
     if out_path:
         out_path.write_text(result.text, encoding="utf-8")
@@ -247,7 +198,7 @@ def predict_train(
     current = Current.load(definition) if definition else None
     data = _read(leads, events, accounts, current.definition.field_types() if current else None)
     found = read_outcomes(outcomes, outcome)
-    _print_rejects(found.rejected)
+    print_rejects(found.rejected)
     model = train(name, data, found, settings, current)
     if out_path:
         out_path.write_text(model.to_json(), encoding="utf-8")

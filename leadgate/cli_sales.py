@@ -11,39 +11,15 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from leadgate.cli_common import reports_errors as clean_errors
 from leadgate.cli_service import _store, database_option
-from leadgate.errors import DefinitionError, InputError, LeadgateError
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def clean_errors(f: F) -> F:
-    """Library errors become a clean message and exit code 2, never a traceback."""
-
-    @wraps(f)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return f(*args, **kwargs)
-        except DefinitionError as exc:
-            for problem in exc.problems:
-                click.echo(f"error {problem}", err=True)
-            sys.exit(2)
-        except InputError as exc:
-            click.echo(f"error {exc.message}", err=True)
-            for row in exc.rows[:20]:
-                click.echo(f"  {row}", err=True)
-            sys.exit(2)
-        except LeadgateError as exc:
-            click.echo(f"error {exc}", err=True)
-            sys.exit(2)
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _json(doc: Any) -> None:

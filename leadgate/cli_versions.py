@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from leadgate.cli_errors import reports_errors
+from leadgate.cli_common import reports_errors
 from leadgate.cli_service import database_option, definitions
 
 out = Console(soft_wrap=True)

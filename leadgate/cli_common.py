@@ -1,13 +1,17 @@
-"""How every CLI module reports errors: library errors become a clean message and exit code 2, never a
-traceback; rejected input rows are listed with file, row and field."""
+"""What every CLI module shares, declared once: how errors are reported (library errors become a clean
+message and exit code 2, never a traceback; rejected input rows are listed with file, row and field) and
+the options several commands take (``DEFINITION``, ``--as-of``)."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import wraps
+from pathlib import Path
 from typing import Any, TypeVar
 
+import click
 from rich.console import Console
 
 from leadgate.errors import DefinitionError, InputError, LeadgateError, RowError
@@ -46,3 +50,20 @@ def print_rejects(rows: list[RowError], limit: int = 10) -> None:
         err.print(f"  {row}", highlight=False, markup=False)
     if len(rows) > limit:
         err.print(f"  … and {len(rows) - limit} more (use --rejects FILE to write them all)", highlight=False)
+
+
+def parse_as_of(_ctx: click.Context | None, _param: click.Parameter | None, value: str | None) -> datetime | None:
+    """``--as-of``: an ISO-8601 instant; a naive one means UTC."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"'{value}' is not an ISO-8601 time (e.g. 2026-11-01T00:00:00Z)") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+definition_arg = click.argument("definition", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+as_of_option = click.option(
+    "--as-of", callback=parse_as_of, help="Score as of this instant (ISO-8601; naive means UTC). Default: now."
+)
