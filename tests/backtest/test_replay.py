@@ -102,7 +102,7 @@ def future(draw: Any, data: Dataset, after: float) -> Dataset:
     )
     later = later.set_column(1, "created_at", later.column("created_at").cast(TS_TYPE))
     leads = pa.concat_tables([data.leads, later], promote_options="default")
-    return Dataset(leads=leads, events=events, accounts=data.accounts)
+    return Dataset(leads=leads, events=events, accounts=data.accounts, predictions=data.predictions)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
