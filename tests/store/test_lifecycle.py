@@ -94,6 +94,36 @@ def test_a_recycled_lead_requalifies_only_on_engagement_after_the_recycle(store:
     assert (last.from_stage, last.to_stage, last.mql_type, last.cause) == ("recycled", "mql", "reactivated", "score")
 
 
+@pytest.mark.parametrize("back_to", ["lead", "subscriber"])
+def test_an_explicit_move_back_below_mql_is_not_undone_by_the_next_score(store: Store, back_to: str) -> None:
+    start = utcnow() - timedelta(hours=2)
+    add_lead(store, "dax", at=start)
+    feedback.accept(store, "dax", actor="sam")
+    feedback.move(store, "dax", to=back_to, reason="data_fix", actor="ops")
+    store.score(["dax"])  # still qualifies on the old engagement: the move stands
+    assert stage(store, "dax") == back_to
+    # an event that happened before the move (arriving now) neither qualifies the lead
+    add_lead(store, "dax", events=[("webinar_attended", {})], at=start + timedelta(minutes=5))
+    assert stage(store, "dax") == back_to
+    # engagement after the move does: an MQL again, typed reactivated
+    assert add_lead(store, "dax", events=[("page_view", {"path": "/pricing"})], at=utcnow() + timedelta(seconds=1)) == [
+        "dax"
+    ]
+    assert [(c.to_stage, c.cause, c.mql_type) for c in changes(store, "dax")] == [
+        ("mql", "score", "new"),
+        ("sql", "feedback", None),
+        (back_to, "api", None),
+        ("mql", "score", "reactivated"),
+    ]
+
+
+def test_a_lead_moved_up_from_subscriber_qualifies_on_its_engagement_as_new(store: Store) -> None:
+    add_lead(store, "abe", events=[("webinar_attended", {})], at=utcnow() - timedelta(hours=1))
+    feedback.move(store, "abe", to="subscriber", reason="data_fix", actor="ops")  # lead → subscriber: no demotion
+    assert add_lead(store, "abe", at=utcnow() - timedelta(minutes=30)) == ["abe"]
+    assert changes(store, "abe")[-1].mql_type == "new"
+
+
 def test_a_bot_event_after_recycling_does_not_reactivate(store: Store) -> None:
     from leadgate.store.store import IncomingEvent
 
