@@ -55,8 +55,10 @@ def test_routing_feedback_webhooks_opportunities_and_erasure(store_url: str, tmp
         ann = [r.webhook_id for r in receiver.received if r.lead_id == "ann"]
         assert len(ann) == 4 and ann[:2] == ann[2:]  # the same ids again, in the same order
 
+    backdated = run(store_url, "sales", "touch", "ann", "--actor", "carol", "--at", "2020-01-01T00:00:00Z")
+    assert backdated.exit_code == 2 and "is before lead 'ann' was assigned" in backdated.output
     touched = json.loads(run(store_url, "sales", "touch", "ann", "--actor", "carol", "--channel", "call").output)
-    assert touched["speed_to_lead_seconds"] >= 0
+    assert touched["speed_to_lead_seconds"] >= 0 and touched["sla_met"] is True
     assert json.loads(run(store_url, "sales", "accept", "ann", "--actor", "carol").output)["stage"] == "sql"
     refused = run(store_url, "sales", "reject", "bob", "--actor", "carol", "--reason", "because")
     assert refused.exit_code == 2 and "'because' is not a reject reason" in refused.output

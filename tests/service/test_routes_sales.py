@@ -23,8 +23,13 @@ def test_feedback_moves_stages_with_reasons_and_errors_have_one_shape(server: Se
     sales_key = server.store.create_key("crm", "sales")
     add_lead(server.store, "ann")
     add_lead(server.store, "bob")
+    backdated = call(server, "POST", "/api/leads/ann/first-touch", sales_key, json={"at": "2020-01-01T00:00:00Z"})
+    assert backdated.status_code == 400 and "is before lead 'ann' was assigned" in backdated.json()["error"]["message"]
+    future = call(server, "POST", "/api/leads/ann/first-touch", sales_key, json={"at": "2999-01-01T00:00:00+02:00"})
+    assert future.status_code == 400 and "is in the future" in future.json()["error"]["message"]
     touched = call(server, "POST", "/api/leads/ann/first-touch", sales_key, json={"channel": "call", "user": "dan"})
     assert touched.status_code == 200 and touched.json()["speed_to_lead_seconds"] >= 0
+    assert touched.json()["sla_met"] is True
     accepted = call(server, "POST", "/api/leads/ann/accept", sales_key, json={"user": "dan"})
     assert accepted.json()["stage"] == "sql"
     again = call(server, "POST", "/api/leads/ann/accept", sales_key, json={})

@@ -4,7 +4,7 @@ moves, reactivation only on engagement after a recycle, auto-recycle by the time
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -200,13 +200,40 @@ def test_first_touch_records_speed_to_lead_once(store: Store) -> None:
     first = feedback.touch(store, "lee", actor="dan", channel="call")
     again = feedback.touch(store, "lee", actor="dan", channel="email")
     assert first.speed_to_lead_seconds is not None and 0 <= first.speed_to_lead_seconds < 60
-    assert again.speed_to_lead_seconds == first.speed_to_lead_seconds
+    assert first.sla_met is True  # within the demo route's 5 minutes
+    assert (again.speed_to_lead_seconds, again.sla_met) == (first.speed_to_lead_seconds, True)
     with store.session() as s:
         a = s.scalars(select(Assignment).where(Assignment.lead_id == "lee")).one()
         assert (a.status, a.first_touch_by, a.first_touch_channel) == ("touched", "dan", "call")
     with pytest.raises(LifecycleError, match="never an MQL"):
         add_lead(store, "mo", events=[])
         feedback.touch(store, "mo", actor="dan")
+
+
+def test_a_first_touch_cannot_be_backdated_before_the_assignment_nor_be_in_the_future(store: Store) -> None:
+    add_lead(store, "rex")  # demo request: assigned now with a 5 minute SLA
+    with store.session() as s:
+        assigned = s.scalars(select(Assignment).where(Assignment.lead_id == "rex")).one().assigned_at
+    with pytest.raises(LeadgateError, match=r"at: 2020-01-01T00:00:00Z is before lead 'rex' was assigned \("):
+        feedback.touch(store, "rex", actor="dan", at=datetime(2020, 1, 1))
+    with pytest.raises(LeadgateError, match="is in the future"):
+        feedback.touch(store, "rex", actor="dan", at=utcnow() + timedelta(minutes=5))
+    with store.session() as s, s.begin():  # assigned ten minutes ago
+        a = s.scalars(select(Assignment).where(Assignment.lead_id == "rex")).one()
+        a.assigned_at, a.sla_due_at = assigned - timedelta(minutes=10), assigned - timedelta(minutes=5)
+        assigned = a.assigned_at
+    late = feedback.touch(store, "rex", actor="dan", at=assigned + timedelta(minutes=7))  # touched late, logged now
+    assert late.speed_to_lead_seconds == pytest.approx(420) and late.sla_met is False
+
+
+def test_without_routing_a_first_touch_is_timed_from_the_mql_and_not_before_it(store_url: str) -> None:
+    store = ready(store_url, routing_text=None)
+    add_lead(store, "sid")
+    with pytest.raises(LeadgateError, match="before lead 'sid' became an MQL"):
+        feedback.touch(store, "sid", actor="dan", at=utcnow() - timedelta(days=1))
+    skewed = feedback.touch(store, "sid", actor="dan", at=utcnow() + timedelta(seconds=30))  # clock skew: now
+    assert skewed.sla_met is None and skewed.speed_to_lead_seconds is not None  # a manual assignment: no SLA
+    store.engine.dispose()
 
 
 def test_a_merge_carries_the_lifecycle_to_the_survivor(store: Store) -> None:
