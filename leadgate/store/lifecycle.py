@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from leadgate.result import LeadScore
 from leadgate.store import attribution, consent, outbox, payloads, routing
 from leadgate.store.clock import to_micros
-from leadgate.store.models import Event, Lead, StageChange
+from leadgate.store.models import DefinitionVersion, Event, Lead, StageChange
 from leadgate.store.models_lifecycle import Assignment, Opportunity, SalesFeedback
 
 FORWARD = ("subscriber", "lead", "mql", "sql", "opportunity", "customer")
@@ -234,6 +234,7 @@ def on_merge(s: Session, loser: Lead, survivor: Lead, *, actor: str, now: dateti
             actor=actor,
             cause="merge",
             now=now,
+            definition_version_id=s.scalar(select(DefinitionVersion.id).where(DefinitionVersion.active)),
             details={"merged": loser.id},
             route=False,
         )

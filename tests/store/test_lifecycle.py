@@ -250,6 +250,9 @@ def test_a_merge_carries_the_lifecycle_to_the_survivor(store: Store) -> None:
     history = changes(store, "ned-2")
     assert [(c.to_stage, c.cause) for c in history] == [("mql", "score"), ("mql", "merge")]
     with store.session() as s:
+        version = s.scalar(select(DefinitionVersion.id).where(DefinitionVersion.active))
+    assert version is not None and history[1].definition_version_id == version
+    with store.session() as s:
         assert s.scalars(select(Assignment).where(Assignment.lead_id == "ned-2")).one().owner is not None
         ned = s.get(Lead, "ned")
         assert ned is not None and ned.merged_into == "ned-2"
