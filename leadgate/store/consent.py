@@ -86,31 +86,55 @@ def update(
     row.source, row.updated_at = source, now
     s.flush()
     if before.get("sales_contact") is not False and after["sales_contact"] is False:
-        for a in s.scalars(select(Assignment).where(Assignment.lead_id == lead.id, Assignment.status == "open")):
-            a.status, a.closed_at, a.closed_reason = "closed", now, "consent_withdrawn"
-        outbox.cancel_for_lead(s, lead.id, only_respecting_consent=True)
+        _apply_refusal(s, [lead.id], now)
     if after != before:
-        outbox.emit(
-            s,
-            "consent.changed",
-            {"lead": {"id": lead.id}, "consent": after, "before": before, "source": source, "actor": actor},
-            lead_id=lead.id,
-            now=now,
-        )
+        _announce(s, lead.id, after, before, source=source, actor=actor, now=now)
     return after
 
 
+def _apply_refusal(s: Session, lead_ids: list[str], now: datetime) -> None:
+    """A refusal of sales contact: close the open assignments and cancel the pending deliveries (to
+    subscriptions that respect consent) of these leads, all one person."""
+    for a in s.scalars(select(Assignment).where(Assignment.lead_id.in_(lead_ids), Assignment.status == "open")):
+        a.status, a.closed_at, a.closed_reason = "closed", now, "consent_withdrawn"
+    for lead_id in lead_ids:
+        outbox.cancel_for_lead(s, lead_id, only_respecting_consent=True)
+
+
+def _announce(
+    s: Session,
+    lead_id: str,
+    after: dict[str, bool | None],
+    before: dict[str, bool | None],
+    *,
+    source: str,
+    actor: str,
+    now: datetime,
+) -> None:
+    data = {"lead": {"id": lead_id}, "consent": after, "before": before, "source": source, "actor": actor}
+    outbox.emit(s, "consent.changed", data, lead_id=lead_id, now=now)
+
+
 def merge(s: Session, loser_id: str, survivor_id: str, now: datetime) -> None:
-    """One person, one consent: a refusal on either wins, then a grant, else unknown."""
+    """One person, one consent: a refusal on either wins, then a grant, else unknown.  Call it after the
+    loser's assignments moved to the survivor: a refusal then has the effects it has in ``update`` on both
+    (open assignments closed, pending deliveries of either lead cancelled), and a change of the survivor's
+    flags is announced (``consent.changed``, source ``merge``)."""
+    before = current(s, survivor_id)
     lost = s.get(LeadConsent, loser_id)
-    if lost is None:
-        return
-    kept = s.get(LeadConsent, survivor_id)
-    if kept is None:
-        kept = LeadConsent(lead_id=survivor_id, source=lost.source, updated_at=now)
-        s.add(kept)
-    for flag in FLAGS:
-        values = {getattr(lost, flag), getattr(kept, flag)}
-        setattr(kept, flag, False if False in values else True if True in values else None)
-    kept.updated_at = now
-    s.delete(lost)
+    if lost is not None:
+        kept = s.get(LeadConsent, survivor_id)
+        if kept is None:
+            kept = LeadConsent(lead_id=survivor_id, source=lost.source, updated_at=now)
+            s.add(kept)
+        for flag in FLAGS:
+            values = {getattr(lost, flag), getattr(kept, flag)}
+            setattr(kept, flag, False if False in values else True if True in values else None)
+        kept.updated_at = now
+        s.delete(lost)
+        s.flush()
+    after = current(s, survivor_id)
+    if after["sales_contact"] is False:
+        _apply_refusal(s, [survivor_id, loser_id], now)
+    if after != before:
+        _announce(s, survivor_id, after, before, source="merge", actor="system", now=now)

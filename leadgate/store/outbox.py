@@ -306,8 +306,12 @@ def replay(
 
 
 def cancel_for_lead(s: Session, lead_id: str, *, only_respecting_consent: bool) -> int:
-    """Drop a lead's pending deliveries (consent withdrawn): they become ``cancelled``."""
-    query = update(WebhookDelivery).where(WebhookDelivery.lead_id == lead_id, WebhookDelivery.status == "pending")
+    """Drop a lead's pending deliveries (consent withdrawn): they become ``cancelled``; the announcements of
+    consent changes stay (every subscription must learn of a withdrawal)."""
+    exempt = exists().where(OutboxEvent.id == WebhookDelivery.outbox_id, OutboxEvent.event_type.in_(CONSENT_EXEMPT))
+    query = update(WebhookDelivery).where(
+        WebhookDelivery.lead_id == lead_id, WebhookDelivery.status == "pending", ~exempt
+    )
     if only_respecting_consent:
         respecting = select(WebhookSubscription.id).where(WebhookSubscription.respect_consent)
         query = query.where(WebhookDelivery.subscription_id.in_(respecting))

@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from leadgate.definition.routing import parse_routing
-from leadgate.store import feedback, routing
-from leadgate.store.models_lifecycle import Assignment
+from leadgate.store import feedback, outbox, routing
+from leadgate.store.clock import utcnow
+from leadgate.store.models_lifecycle import Assignment, OutboxEvent, WebhookDelivery
 from leadgate.store.store import Store
 from tests.store.lifecycle_helpers import add_lead, ready
 
@@ -130,6 +131,43 @@ def test_a_lead_that_refused_sales_contact_is_not_routed(store: Store) -> None:
     with store.session() as s:
         a = s.scalars(select(Assignment).where(Assignment.lead_id == "ok")).one()
         assert (a.status, a.closed_reason) == ("closed", "consent_withdrawn")
+
+
+def test_a_refusal_merged_in_closes_assignments_and_cancels_deliveries_like_a_withdrawal(store: Store) -> None:
+    with store.session() as s, s.begin():
+        respectful = outbox.subscribe(s, name="crm", url="http://127.0.0.1:9/a", event_types=["*"], now=utcnow()).id
+    add_lead(store, "vic")  # an MQL with an open assignment and pending deliveries
+    add_lead(store, "vic-work", events=[("webinar_attended", {})], email="vic@work.test")
+    feedback.set_consent(store, "vic-work", {"sales_contact": False, "email": True}, actor="tests")
+    with store.session() as s, s.begin():
+        store.resolve(s, user_id="vic", email="vic@work.test")  # one person: vic-work merges into vic
+    with store.session() as s:
+        a = s.scalars(select(Assignment).where(Assignment.lead_id == "vic")).one()
+        assert (a.status, a.closed_reason) == ("closed", "consent_withdrawn")
+        pending = s.scalars(select(WebhookDelivery).where(WebhookDelivery.status == "pending")).all()
+        # only the announcements remain: vic-work's refusal, and vic's consent changed by the merge
+        assert {(d.lead_id, d.subscription_id) for d in pending} == {("vic", respectful), ("vic-work", respectful)}
+        (changed,) = s.scalars(select(OutboxEvent).where(OutboxEvent.event_type == "consent.changed",
+                                                         OutboxEvent.lead_id == "vic"))  # fmt: skip
+        data = changed.payload["data"]
+        assert (data["source"], data["consent"]) == ("merge", {"email": True, "sms": None, "sales_contact": False})
+        cancelled = s.scalars(select(WebhookDelivery.lead_id).where(WebhookDelivery.status == "cancelled")).all()
+        assert {"vic", "vic-work"} <= set(cancelled)
+    assert feedback.history(store, "vic")["consent"]["sales_contact"] is False
+    # the other way round: the survivor had refused, the lead merged into it has deliveries pending
+    add_lead(store, "ula", events=[("webinar_attended", {})])
+    feedback.set_consent(store, "ula", {"sales_contact": False}, actor="tests")
+    add_lead(store, "ula-work", email="ula@work.test")  # an MQL: assigned, deliveries pending
+    with store.session() as s, s.begin():
+        store.resolve(s, user_id="ula", email="ula@work.test")
+    with store.session() as s:
+        rows = s.execute(
+            select(OutboxEvent.event_type, WebhookDelivery.status)
+            .join(OutboxEvent, OutboxEvent.id == WebhookDelivery.outbox_id)
+            .where(WebhookDelivery.lead_id == "ula-work")
+        ).all()
+        assert {status for kind, status in rows if kind != "consent.changed"} == {"cancelled"}
+        assert {a.status for a in s.scalars(select(Assignment).where(Assignment.lead_id == "ula"))} == {"closed"}
 
 
 def test_push_refuses_a_version_already_stored(store: Store) -> None:
