@@ -13,7 +13,7 @@ from leadgate.cli import main
 from leadgate.service.receiver import WebhookReceiver
 from leadgate.store.store import Store
 from tests.conftest import EXAMPLES
-from tests.store.lifecycle_helpers import add_lead
+from tests.store.lifecycle_helpers import OWN_REASONS, add_lead
 
 ROUTING = EXAMPLES / "routing" / "default.yaml"
 
@@ -83,3 +83,26 @@ def test_routing_feedback_webhooks_opportunities_and_erasure(store_url: str, tmp
     erased = json.loads(run(store_url, "erase", "bob", "--actor", "dpo", "--yes").output)
     assert erased["removed"]["leads"] == 1
     assert run(store_url, "sales", "show", "bob").exit_code == 2
+
+
+def test_reason_codes_are_the_routing_files(store_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "own.yaml"
+    path.write_text(OWN_REASONS)
+    run(store_url, "definitions", "push", EXAMPLES / "classic.yaml", "--author", "ops", "--activate")
+    assert run(store_url, "routing", "push", path, "--author", "ops", "--activate").exit_code == 0
+    store = Store(store_url)
+    add_lead(store, "rae")
+    add_lead(store, "sam")
+    store.engine.dispose()
+    refused = run(store_url, "sales", "reject", "rae", "--actor", "alice", "--reason", "no_budget")
+    assert refused.exit_code == 2
+    assert "'no_budget' is not a reject reason; expected one of wrong_persona" in refused.output
+    rejected = run(store_url, "sales", "reject", "rae", "--actor", "alice", "--reason", "wrong_persona")
+    assert rejected.exit_code == 0 and json.loads(rejected.output)["stage"] == "disqualified"
+    assert run(store_url, "sales", "recycle", "sam", "--actor", "alice", "--reason", "not_now").exit_code == 2
+    recycled = run(store_url, "sales", "recycle", "sam", "--actor", "alice", "--reason", "next_quarter")
+    assert json.loads(recycled.output)["stage"] == "recycled"
+    moved = run(store_url, "sales", "move", "sam", "--actor", "ops", "--to", "lead", "--reason", "whim")
+    assert moved.exit_code == 2 and "'whim' is not a move reason; expected one of data_fix" in moved.output
+    fixed = run(store_url, "sales", "move", "sam", "--actor", "ops", "--to", "lead", "--reason", "data_fix")
+    assert fixed.exit_code == 0 and json.loads(fixed.output)["stage"] == "lead"

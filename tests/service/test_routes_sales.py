@@ -11,7 +11,7 @@ from leadgate.store import routing
 from leadgate.store.models import Lead
 from tests.conftest import EXAMPLES
 from tests.service.conftest import Server
-from tests.store.lifecycle_helpers import add_lead
+from tests.store.lifecycle_helpers import OWN_REASONS, add_lead
 
 
 def call(server: Server, method: str, path: str, key: str | None = None, **kw: Any) -> httpx.Response:
@@ -56,6 +56,19 @@ def test_feedback_moves_stages_with_reasons_and_errors_have_one_shape(server: Se
     assert call(server, "GET", "/api/routing").json()["routes"][0]["name"] == "demo_request"
     assigned = call(server, "GET", "/api/assignments", sales_key, params={"owner": "carol"}).json()
     assert {a["lead_id"] for a in assigned} == {"ann"} and assigned[0]["first_touch_at"] is not None
+
+
+def test_reason_codes_are_the_routing_files(server: Server) -> None:
+    pushed = call(server, "POST", "/api/routing", json={"source": OWN_REASONS, "activate": True})
+    assert pushed.status_code == 200 and pushed.json()["active"] is True
+    sales_key = server.store.create_key("crm", "sales")
+    add_lead(server.store, "rae")
+    refused = call(server, "POST", "/api/leads/rae/reject", sales_key, json={"reason": "no_budget"})
+    assert refused.status_code == 400
+    assert "'no_budget' is not a reject reason; expected one of wrong_persona" in refused.json()["error"]["message"]
+    rejected = call(server, "POST", "/api/leads/rae/reject", sales_key, json={"reason": "wrong_persona"})
+    assert rejected.status_code == 200 and rejected.json()["stage"] == "disqualified"
+    assert call(server, "GET", "/api/routing").json()["reasons"]["reject"] == ["wrong_persona"]
 
 
 def test_opportunities_move_leads_to_opportunity_and_customer(server: Server) -> None:
