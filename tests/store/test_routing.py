@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -10,9 +11,10 @@ from sqlalchemy import select
 from leadgate.definition.routing import parse_routing
 from leadgate.store import feedback, outbox, routing
 from leadgate.store.clock import utcnow
-from leadgate.store.models_lifecycle import Assignment, OutboxEvent, WebhookDelivery
+from leadgate.store.models import Lead
+from leadgate.store.models_lifecycle import Assignment, LeadAttribution, OutboxEvent, WebhookDelivery
 from leadgate.store.store import Store
-from tests.store.lifecycle_helpers import add_lead, ready
+from tests.store.lifecycle_helpers import QUALIFYING, add_lead, ready
 
 RULES = """
 schema: 1
@@ -76,6 +78,57 @@ def test_routes_match_in_order() -> None:
     )
     assert routing.choose(min_fit, FACTS) is not None
     assert routing.choose(min_fit, {**FACTS, "fit": 14.5}) is None
+
+
+TOUCH_RULES = """
+schema: 1
+name: touch
+version: 1
+teams:
+  ae: {members: [carol]}
+  sdr: {members: [alice]}
+  partners: {members: [pat]}
+  comeback: {members: [rita]}
+  plg: {members: [paul]}
+routes:
+  - name: requalified
+    when: {mql_type: [reactivated]}
+    team: comeback
+    sla: 2h
+  - name: spring_newsletter
+    when: {source: [newsletter], campaign: [spring]}
+    team: ae
+  - name: paid
+    when: {channel: [paid_search]}
+    team: partners
+  - name: product_led_fit
+    when: {mql_type: [product_led], medium: [referral]}
+    team: plg
+  - name: default
+    team: sdr
+"""
+
+
+def test_routes_on_source_campaign_channel_and_mql_type() -> None:
+    rules = parse_routing(TOUCH_RULES)
+
+    def route(**changes: object) -> str | None:
+        chosen = routing.choose(rules, {**FACTS, **changes})
+        return None if chosen is None else chosen.name
+
+    assert route() == "paid"  # channel paid_search
+    assert route(channel="email") == "default"
+    assert route(source="Newsletter", campaign="spring", channel="email") == "spring_newsletter"
+    assert route(source="newsletter", campaign="autumn", channel="email") == "default"  # both must hold
+    assert route(source="newsletter", campaign=None, channel="email") == "default"
+    assert route(mql_type=["reactivated", "intent", "product_led"]) == "requalified"  # before everything else
+    assert route(mql_type=["new", "fit", "product_led"], channel=None, medium="referral") == "product_led_fit"
+    assert route(mql_type=["new", "fit", "sales_led"], channel=None, medium="referral") == "default"
+
+
+def utm(source: str, medium: str, campaign: str | None = None) -> tuple[str, dict[str, object]]:
+    query = f"utm_source={source}&utm_medium={medium}" + (f"&utm_campaign={campaign}" if campaign else "")
+    return ("page_view", {"path": "/", "url": f"https://acme.test/?{query}"})
 
 
 @pytest.fixture
@@ -180,3 +233,35 @@ def test_push_refuses_a_version_already_stored(store: Store) -> None:
     assert routing.describe(store)["version"] == "1"
     routing.activate_version(store, pushed["id"], actor="tests")
     assert routing.describe(store)["version"] == "2"
+
+
+def test_routing_reads_the_first_touch_the_store_keeps(store_url: str) -> None:
+    store = ready(store_url, routing_text=TOUCH_RULES)
+    start = utcnow() - timedelta(hours=2)
+    add_lead(store, "nl", events=[utm("newsletter", "email", "spring"), *QUALIFYING], at=start)
+    add_lead(store, "gg", events=[utm("google", "cpc"), *QUALIFYING], at=start)
+    add_lead(store, "fall", events=[utm("newsletter", "email", "autumn"), *QUALIFYING], at=start)
+    add_lead(store, "dd", at=start)  # no campaign data: direct
+    assert [(lead, route, owner) for lead, owner, route in owners(store)] == [
+        ("nl", "spring_newsletter", "carol"),
+        ("gg", "paid", "pat"),
+        ("fall", "default", "alice"),
+        ("dd", "default", "alice"),
+    ]
+    with store.session() as s:
+        for lead_id in ("nl", "gg", "dd"):
+            lead = s.get(Lead, lead_id)
+            touch = s.get(LeadAttribution, lead_id)
+            assert lead is not None and touch is not None
+            f = routing.facts(s, lead, {}, "new")
+            stored = (touch.source, touch.medium, touch.campaign, touch.channel)
+            assert (f["source"], f["medium"], f["campaign"], f["channel"]) == stored
+        assert s.get(LeadAttribution, "nl").campaign == "spring"  # type: ignore[union-attr]
+        assert s.get(LeadAttribution, "gg").channel == "paid_search"  # type: ignore[union-attr]
+    # recycled, then engaged again: a reactivated MQL takes the route for reactivated MQLs
+    feedback.recycle(store, "nl", reason="not_now", actor="carol")
+    assert add_lead(store, "nl", events=[("demo_requested", {})], at=utcnow() + timedelta(seconds=1)) == ["nl"]
+    with store.session() as s:
+        last = s.scalars(select(Assignment).where(Assignment.lead_id == "nl").order_by(Assignment.id.desc())).first()
+        assert last is not None and (last.route, last.owner, last.sla_seconds) == ("requalified", "rita", 7200)
+    store.engine.dispose()
