@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from leadgate.definition.routing import parse_routing
-from leadgate.store import feedback, outbox, routing
+from leadgate.store import feedback, lifecycle, outbox, routing
 from leadgate.store.clock import utcnow
 from leadgate.store.models import Lead
 from leadgate.store.models_lifecycle import Assignment, LeadAttribution, OutboxEvent, WebhookDelivery
@@ -264,4 +266,42 @@ def test_routing_reads_the_first_touch_the_store_keeps(store_url: str) -> None:
     with store.session() as s:
         last = s.scalars(select(Assignment).where(Assignment.lead_id == "nl").order_by(Assignment.id.desc())).first()
         assert last is not None and (last.route, last.owner, last.sla_seconds) == ("requalified", "rita", 7200)
+    store.engine.dispose()
+
+
+LEAST_LOADED = """
+schema: 1
+name: least
+version: 1
+teams: {ae: {members: [carol, dan], assign: least_loaded}}
+routes: [{name: all, team: ae, sla: 1h}]
+"""
+
+
+def test_two_mqls_at_once_go_to_two_people_under_least_loaded(store_url: str) -> None:
+    """The second transaction waits for the first's lock on the team, then sees its assignment (without the
+    lock it would count the load before the first commits and pick the same person)."""
+    store = ready(store_url, routing_text=LEAST_LOADED)
+    for name in ("c1", "c2"):
+        add_lead(store, name, events=[("webinar_attended", {})])  # leads, not MQLs
+    picked: dict[str, str | None] = {}
+
+    def qualify(s: Session, lead_id: str) -> None:
+        lead = s.get(Lead, lead_id)
+        assert lead is not None
+        row = lifecycle.change(s, lead, "mql", reason="test", actor="t", cause="score", now=utcnow(), mql={})
+        picked[lead_id] = s.scalars(select(Assignment.owner).where(Assignment.stage_change_id == row.id)).one()
+
+    def second() -> None:
+        with store.session() as s, s.begin():
+            qualify(s, "c2")
+
+    with store.session() as s, s.begin():
+        qualify(s, "c1")
+        other = threading.Thread(target=second)
+        other.start()
+        other.join(0.5)
+        assert other.is_alive(), "the second MQL was routed while the first held the team"
+    other.join(10)
+    assert picked == {"c1": "carol", "c2": "dan"}
     store.engine.dispose()
