@@ -259,6 +259,38 @@ def test_a_merge_carries_the_lifecycle_to_the_survivor(store: Store) -> None:
     assert anon_id == "anon:visitor-1"
 
 
+def test_the_documented_automatic_moves_out_of_the_forward_order(store: Store) -> None:
+    """docs/lifecycle.md, Guardrails: a deal moves a recycled or disqualified lead on; a merge gives a
+    pre-MQL survivor the loser's recycled or disqualified; a survivor beside the order keeps its stage."""
+    from leadgate.store import revenue
+
+    add_lead(store, "rob")
+    feedback.recycle(store, "rob", reason="not_now", actor="sam")
+    revenue.save(store, revenue.OpportunityIn(id="d1", lead_id="rob", amount=10), actor="crm")
+    assert changes(store, "rob")[-1].from_stage == "recycled" and stage(store, "rob") == "opportunity"
+    add_lead(store, "ray")
+    feedback.reject(store, "ray", reason="competitor", actor="sam")
+    revenue.save(store, revenue.OpportunityIn(id="d2", lead_id="ray", amount=10, status="won"), actor="crm")
+    assert [(c.from_stage, c.to_stage, c.cause) for c in changes(store, "ray")][-1] == (
+        "disqualified",
+        "customer",
+        "opportunity",
+    )
+    revenue.save(store, revenue.OpportunityIn(id="d2", lead_id="ray", amount=10, status="open"), actor="crm")
+    assert stage(store, "ray") == "customer"  # never back from customer
+    add_lead(store, "rex", events=[("webinar_attended", {})], email="rex@acme.test")  # a lead, before mql
+    add_lead(store, "rex-2", email="rex2@acme.test")
+    feedback.reject(store, "rex-2", reason="spam", actor="sam")
+    with store.session() as s, s.begin():
+        store.resolve(s, user_id="rex", email="rex2@acme.test")  # rex-2 (disqualified) merges into rex
+    last = changes(store, "rex")[-1]
+    assert (last.from_stage, last.to_stage, last.cause) == ("lead", "disqualified", "merge")
+    add_lead(store, "rex-3", email="rex3@acme.test")  # an MQL
+    with store.session() as s, s.begin():
+        store.resolve(s, user_id="rex", email="rex3@acme.test")
+    assert stage(store, "rex") == "disqualified"  # beside the order: the MQL merged in does not move it
+
+
 EVENT_NAMES = [
     "demo_requested",
     "trial_started",

@@ -16,6 +16,7 @@ from leadgate.store.clock import utcnow
 from leadgate.store.models import Lead
 from leadgate.store.models_lifecycle import Assignment, LeadAttribution, OutboxEvent, WebhookDelivery
 from leadgate.store.store import Store
+from tests.conftest import EXAMPLES
 from tests.store.lifecycle_helpers import QUALIFYING, add_lead, ready
 
 RULES = """
@@ -126,6 +127,24 @@ def test_routes_on_source_campaign_channel_and_mql_type() -> None:
     assert route(mql_type=["reactivated", "intent", "product_led"]) == "requalified"  # before everything else
     assert route(mql_type=["new", "fit", "product_led"], channel=None, medium="referral") == "product_led_fit"
     assert route(mql_type=["new", "fit", "sales_led"], channel=None, medium="referral") == "default"
+
+
+def test_the_docs_quote_the_example_routing_file_which_routes_as_they_say() -> None:
+    text = (EXAMPLES / "routing" / "default.yaml").read_text()
+    docs = (EXAMPLES.parent / "docs" / "lifecycle.md").read_text()
+    quoted = docs.split("Example (`examples/routing/default.yaml`):\n\n```yaml\n", 1)[1].split("```\n", 1)[0]
+    assert quoted == text
+    example = parse_routing(text)
+
+    def route(**changes: object) -> str | None:
+        chosen = routing.choose(example, {**FACTS, **changes})
+        return None if chosen is None else chosen.name
+
+    assert route() == "demo_request"
+    enterprise = {"signal": ["free_trial"], "grade": "A", "segment": "Enterprise", "country": "DE"}
+    assert route(**enterprise) == "enterprise"
+    assert route(**{**enterprise, "country": "FR"}) == "product_led"  # FACTS' MQL is product-led
+    assert route(**{**enterprise, "country": "FR", "mql_type": ["new", "fit", "sales_led"]}) == "default"
 
 
 def utm(source: str, medium: str, campaign: str | None = None) -> tuple[str, dict[str, object]]:
