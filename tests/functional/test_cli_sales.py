@@ -77,6 +77,12 @@ def test_routing_feedback_webhooks_opportunities_and_erasure(store_url: str, tmp
     assert json.loads(run(store_url, "opportunities", "show", "opp-1").output)["status"] == "won"
     assert json.loads(run(store_url, "sales", "show", "ann").output)["stage"] == "customer"
 
+    mailer = run(store_url, "webhooks", "add", "http://127.0.0.1:9/mail", "--name", "mailer", "--require-consent",
+                 "email", "--ignore-consent", "--actor", "ops")  # fmt: skip
+    assert json.loads(mailer.output)["require_consent"] == ["email"]
+    assert json.loads(mailer.output)["respect_consent"] is False
+    bad = run(store_url, "webhooks", "add", "http://x.test", "--name", "x", "--require-consent", "fax", "--actor", "o")
+    assert bad.exit_code == 2 and "found fax" in bad.output
     consent = json.loads(run(store_url, "consent", "set", "bob", "--sales-contact", "no", "--actor", "dpo").output)
     assert consent["sales_contact"] is False
     assert "breached 0 SLA(s); recycled 0 MQL(s)" in run(store_url, "timers", "run").output

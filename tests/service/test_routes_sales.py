@@ -112,6 +112,12 @@ def test_consent_and_erasure_over_http(server: Server) -> None:
     assert set_.json()["consent"] == {"email": None, "sms": True, "sales_contact": False}
     bad = call(server, "PUT", "/api/leads/dot/consent", json={"fax": True})
     assert bad.status_code == 400 and "unknown flags fax" in bad.json()["error"]["message"]
+    texter = call(server, "POST", "/api/webhooks", json={"name": "sms", "url": "http://127.0.0.1:9/s",
+                                                         "require_consent": ["sms"]})  # fmt: skip
+    assert texter.status_code == 200 and texter.json()["require_consent"] == ["sms"]
+    assert call(server, "GET", "/api/webhooks").json()[0]["require_consent"] == ["sms"]
+    fax = call(server, "POST", "/api/webhooks", json={"name": "f", "url": "http://x.test", "require_consent": ["fax"]})
+    assert fax.status_code == 400
     erased = call(server, "POST", "/api/leads/dot/erase").json()
     assert erased["erasure_id"].startswith("erasure:") and erased["removed"]["leads"] == 1
     assert call(server, "GET", "/api/leads/dot").status_code == 404
