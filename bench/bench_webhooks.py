@@ -9,9 +9,11 @@ definition and the example routing file; a receiver in this process checks every
 1. Latency: ``--leads`` leads are brought to 80 points (identify, trial, webinar, case study, pricing x3),
    then each gets its qualifying event (a demo request, +25) at ``--rate`` leads per second; the time from
    sending that event to its ``mql.created`` webhook arriving signed, p50 / p99 / max (target p99 ≤ 1 s).
-2. Fault run: the receiver goes down (connections refused) while ``--fault-leads`` more leads qualify,
-   stays down ``--down`` seconds, comes back on the same port.  Every delivery the store holds must arrive
-   exactly once per webhook-id, and each lead's webhooks in the order they were written.
+2. Fault run: the receiver goes down (connections refused) while ``--fault-leads`` more leads are warmed up
+   (they become leads: a ``lead.stage_changed``) and then, in later batches, qualify (``lead.stage_changed``,
+   ``mql.created``, ``lead.assigned``), so each lead's webhooks come from two transactions; it stays down
+   ``--down`` seconds, comes back on the same port.  Every delivery the store holds must arrive exactly
+   once per webhook-id, and each lead's webhooks in the order they were written, across transactions.
 Results go to bench/results/webhooks.{md,json}.
 """
 
@@ -180,16 +182,19 @@ def main() -> None:
             before = len(receiver.arrivals)
         receiver.http.stop()
         fault_users = [f"flt-{i:05d}" for i in range(args.fault_leads)]
-        print(f"fault: receiver down {args.down:g} s while {len(fault_users)} leads qualify", flush=True)
+        print(f"fault: receiver down {args.down:g} s while {len(fault_users)} leads warm up, then qualify", flush=True)
         down_at = time.perf_counter()
-        for i in range(0, len(fault_users), 25):
-            chunk = fault_users[i : i + 25]
-            send([m for u in chunk for m in warmup_messages(u)] + [qualifying(u) for u in chunk])
+        for i in range(0, len(fault_users), 25):  # first transaction per lead: it becomes a lead
+            send([m for u in fault_users[i : i + 25] for m in warmup_messages(u)])
+        settle()
+        for i in range(0, len(fault_users), 25):  # a later one: it qualifies
+            send([qualifying(u) for u in fault_users[i : i + 25]])
         settle()
         time.sleep(max(0.0, args.down - (time.perf_counter() - down_at)))
         receiver.http.start()
         up_at = time.perf_counter()
-        expected = written_deliveries(store, fault_users)
+        written = written_deliveries(store, fault_users)
+        expected = {lead: [event_id for event_id, _ in rows] for lead, rows in written.items()}
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             with receiver.lock:
@@ -215,6 +220,7 @@ def main() -> None:
             "duplicates": len(ids) - len(set(ids)),
             "missing": len({i for v in expected.values() for i in v} - set(ids)),
             "in_order_per_lead": all(by_lead.get(lead, []) == want for lead, want in expected.items()),
+            "leads_with_two_transactions": sum(len({at for _, at in rows}) >= 2 for rows in written.values()),
             "seconds_to_drain_after_up": round(drained, 2),
         }
         print(f"  {fault}", flush=True)
@@ -247,22 +253,23 @@ def standardwebhooks_secret() -> str:
     return new_secret()
 
 
-def written_deliveries(store: Any, leads: list[str]) -> dict[str, list[str]]:
-    """Per lead, the webhook ids the store holds for it, in the order they were written."""
+def written_deliveries(store: Any, leads: list[str]) -> dict[str, list[tuple[str, datetime]]]:
+    """Per lead, the webhook ids the store holds for it, in the order they were written, with the time of
+    the transaction that wrote each (one transaction, one time)."""
     from sqlalchemy import select
 
     from leadgate.store.models_lifecycle import OutboxEvent, WebhookDelivery
 
     with store.session() as s:
         rows = s.execute(
-            select(WebhookDelivery.lead_id, OutboxEvent.event_id)
+            select(WebhookDelivery.lead_id, OutboxEvent.event_id, OutboxEvent.created_at)
             .join(OutboxEvent, OutboxEvent.id == WebhookDelivery.outbox_id)
             .where(WebhookDelivery.lead_id.in_(leads))
             .order_by(WebhookDelivery.id)
         ).all()
-    out: dict[str, list[str]] = defaultdict(list)
-    for lead, event_id in rows:
-        out[lead].append(event_id)
+    out: dict[str, list[tuple[str, datetime]]] = defaultdict(list)
+    for lead, event_id, created_at in rows:
+        out[lead].append((event_id, created_at))
     return dict(out)
 
 
@@ -284,6 +291,8 @@ def render(r: dict[str, Any]) -> str:
         f"| … deliveries written / received / distinct ids | {f['deliveries_written']} / {f['received']} / "
         f"{f['distinct_ids']} | all equal |",
         f"| … duplicates / missing | {f['duplicates']} / {f['missing']} | 0 / 0 |",
+        f"| … leads whose webhooks came from two transactions | {f['leads_with_two_transactions']} / {f['leads']} "
+        "| all |",
         f"| … in order per lead | {'yes' if f['in_order_per_lead'] else 'NO'} | yes |",
         f"| … seconds from receiver up to all delivered | {f['seconds_to_drain_after_up']:.1f} s | |",
         "",

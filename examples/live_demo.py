@@ -157,7 +157,8 @@ def main() -> int:
 
         touched = httpx.post(f"{url}/api/leads/maria/first-touch", json={"channel": "call", "user": "carol"},
                              auth=(sales_key, "")).json()  # fmt: skip
-        say(f"carol calls: speed to lead {touched['speed_to_lead_seconds']:.1f} s (SLA met)")
+        verdict = {True: "SLA met", False: "SLA missed", None: "no SLA"}[touched["sla_met"]]
+        say(f"carol calls: speed to lead {touched['speed_to_lead_seconds']:.1f} s ({verdict})")
         accepted = httpx.post(f"{url}/api/leads/maria/accept", json={"user": "carol"}, auth=(sales_key, "")).json()
         say(f"carol accepts the MQL: stage {accepted['stage']}")
         journey = httpx.get(f"{url}/api/leads/maria/lifecycle", auth=(sales_key, "")).json()

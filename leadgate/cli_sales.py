@@ -268,10 +268,22 @@ def webhooks() -> None:
 @click.option("--events", default="*", show_default=True, help="Comma-separated event types, or '*'.")
 @click.option("--secret", help="whsec_<base64> (default: a new one, printed once).")
 @click.option("--ignore-consent", is_flag=True, help="Also send events about leads that refused sales contact.")
+@click.option(
+    "--require-consent",
+    default="",
+    help="Comma-separated consent flags the endpoint needs too (email, sms): no events about leads that refused one.",
+)
 @actor_option
 @clean_errors
 def webhooks_add(
-    database: str | None, url: str, name: str, events: str, secret: str | None, ignore_consent: bool, actor: str
+    database: str | None,
+    url: str,
+    name: str,
+    events: str,
+    secret: str | None,
+    ignore_consent: bool,
+    require_consent: str,
+    actor: str,
 ) -> None:
     """Subscribe an endpoint to event types."""
     from leadgate.store import subscriptions
@@ -284,6 +296,7 @@ def webhooks_add(
             event_types=events.split(","),
             secret=secret,
             respect_consent=not ignore_consent,
+            require_consent=require_consent.split(","),
             actor=actor,
         )
     )

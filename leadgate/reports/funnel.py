@@ -2,7 +2,8 @@
 
 Two cohorts (docs/reports.md, "Cohorts"):
 
-- leads created in the window (known, not merged): ``leads``, ``leads_qualified``, ``mql_rate``;
+- leads created in the window (known, not merged): ``leads``, ``leads_qualified``, ``mql_rate``
+  (``mqls_per_lead`` sets the MQL volume of the other cohort against it);
 - MQLs that happened in the window: everything else.  Each MQL is followed through its *episode*, from
   the MQL up to the lead's next MQL (a reactivation) or ``as_of``, so a lead that MQLs twice has two
   outcomes and its deal is credited to the MQL it followed.
@@ -43,10 +44,17 @@ COLUMNS = (
         "Volume",
     ),
     Column(
+        "mqls_per_lead",
+        "MQLs/lead",
+        "rate",
+        "mqls ÷ leads: MQL volume per new lead, of two different cohorts (can exceed 1).",
+        "Volume",
+    ),
+    Column(
         "reactivated_mqls",
         "Reactivated",
         "count",
-        "MQLs of type reactivated: recycled leads that qualified again.",
+        "MQLs of type reactivated: leads that qualified again after a recycle or an explicit move back.",
         "Volume",
     ),
     Column(
@@ -109,7 +117,9 @@ def funnel(store: Store, window: Window, by: str | None = None, *, currency: str
             "(no conversion: run the report per currency)"
         )
     if by in sql.MQL_SLICES:
-        notes.append(f"leads that never became MQLs have no {by}: leads and mql_rate are given in the total only")
+        notes.append(
+            f"leads that never became MQLs have no {by}: leads, mql_rate and mqls_per_lead are given in the total only"
+        )
     return Report(
         "funnel",
         "Funnel",
@@ -277,8 +287,9 @@ def _derive(r: dict[str, Any], lead_counts: bool = True) -> dict[str, Any]:
     if lead_counts:
         out["leads"], out["leads_qualified"] = r.get("leads", 0), r.get("leads_qualified", 0)
         out["mql_rate"] = ratio(out["leads_qualified"], out["leads"])
+        out["mqls_per_lead"] = ratio(out["mqls"], out["leads"])
     else:
-        out["leads"] = out["leads_qualified"] = out["mql_rate"] = None
+        out["leads"] = out["leads_qualified"] = out["mql_rate"] = out["mqls_per_lead"] = None
     out["time_to_mql_median_seconds"] = r.get("time_to_mql_median_seconds")
     out["time_to_mql_p90_seconds"] = r.get("time_to_mql_p90_seconds")
     mqls = out["mqls"]

@@ -25,7 +25,11 @@ class SubscriptionIn(BaseModel):
     url: str
     event_types: list[str] = Field(default_factory=lambda: ["*"])
     secret: str | None = Field(default=None, description="whsec_<base64>; leave it out to get a new one.")
-    respect_consent: bool = True
+    respect_consent: bool = Field(default=True, description="No events about leads that refused sales contact.")
+    require_consent: list[str] = Field(
+        default_factory=list,
+        description="Consent flags the endpoint needs too (email, sms): no events about leads that refused one.",
+    )
 
 
 class ReplayIn(BaseModel):
@@ -52,6 +56,7 @@ def subscribe(body: SubscriptionIn, key: Admin, request: Request) -> dict[str, A
         event_types=body.event_types,
         secret=body.secret,
         respect_consent=body.respect_consent,
+        require_consent=body.require_consent,
         actor=f"key:{key.prefix}",
     )
 

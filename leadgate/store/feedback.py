@@ -8,7 +8,7 @@ Reason codes come from the active routing file (``reasons``), with defaults when
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -24,6 +24,8 @@ from leadgate.store.store import Store
 ACCEPT_FROM = ("mql",)
 REJECT_FROM = ("subscriber", "lead", "mql", "sql", "recycled", "opportunity")
 RECYCLE_FROM = ("lead", "mql", "sql", "opportunity")
+#: How far in the future a first touch may be (the CRM's clock ahead of ours); such a time counts as now.
+CLOCK_SKEW = timedelta(seconds=60)
 
 
 @dataclass
@@ -33,6 +35,7 @@ class Outcome:
     stage_change_id: int | None = None
     assignment_id: int | None = None
     speed_to_lead_seconds: float | None = None
+    sla_met: bool | None = None  # first touch: touched by the SLA due time (None: no SLA, or not a touch)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -176,11 +179,15 @@ def touch(
     note: str | None = None,
 ) -> Outcome:
     """Record sales' first touch: speed to lead is measured from the assignment.  A lead routed outside
-    leadgate gets a ``manual`` assignment dated at its latest MQL.  Later touches are logged, not timed."""
+    leadgate gets a ``manual`` assignment dated at its latest MQL.  Later touches are logged, not timed.
+    ``at`` may not be before the assignment (or that MQL), nor more than ``CLOCK_SKEW`` in the future."""
     now = utcnow()
     when = at or now
-    if when > now:
-        raise LeadgateError(f"at: a first touch cannot be in the future ({payloads.iso(when)})")
+    if when > now + CLOCK_SKEW:
+        raise LeadgateError(
+            f"at: {payloads.iso(when)} is in the future (now {payloads.iso(now)}); expected when the touch happened"
+        )
+    when = min(when, now)
     with store.session() as s, s.begin():
         lead = live_lead(s, lead_id)
         a = payloads.open_assignment(s, lead.id)
@@ -200,12 +207,20 @@ def touch(
             )
             s.add(a)
             s.flush()
+        if at is not None and when < a.assigned_at:
+            since = "became an MQL" if a.method == "manual" else "was assigned"
+            raise LeadgateError(
+                f"at: {payloads.iso(when)} is before lead {lead.id!r} {since} ({payloads.iso(a.assigned_at)}); "
+                "expected a time between then and now"
+            )
         first = a.first_touch_at is None
         if first:
             a.first_touch_at, a.first_touch_by, a.first_touch_channel = when, actor, channel
-            a.speed_to_lead_seconds = max(0.0, (when - a.assigned_at).total_seconds())
+            a.speed_to_lead_seconds = max(0.0, (when - a.assigned_at).total_seconds())  # 0: clocks apart
             a.status = "touched"
         _feedback(s, lead, "touch", actor=actor, now=now, reason=channel, note=note, assignment=a)
+        first_at = a.first_touch_at or when
+        sla_met = None if a.sla_due_at is None else first_at <= a.sla_due_at
         if first and outbox.wanted(s, "lead.first_touched"):
             data = {
                 **payloads.lead_context(s, lead, now, full=False),
@@ -213,10 +228,10 @@ def touch(
                 "first_touch_by": actor,
                 "channel": channel,
                 "speed_to_lead_seconds": a.speed_to_lead_seconds,
-                "sla_met": None if a.sla_due_at is None else when <= a.sla_due_at,
+                "sla_met": sla_met,
             }
             outbox.emit(s, "lead.first_touched", data, lead_id=lead.id, now=now)
-        return Outcome(lead.id, lead.stage, None, a.id, a.speed_to_lead_seconds)
+        return Outcome(lead.id, lead.stage, None, a.id, a.speed_to_lead_seconds, sla_met)
 
 
 def set_consent(store: Store, lead_id: str, flags: dict[str, Any], *, actor: str) -> dict[str, bool | None]:

@@ -4,8 +4,9 @@
     recycled, disqualified                                         (beside it)
 
 Automatic moves only go forward (a falling score never un-MQLs a lead; a rising one does not MQL it twice);
-a recycled lead becomes an MQL again only on engagement after its recycle (``mql_type`` "reactivated");
-an MQL not accepted in time is recycled by the timer.  Backward and sideways moves come only from explicit
+a recycled lead becomes an MQL again only on engagement after its recycle (``mql_type`` "reactivated"), and
+so does a lead moved back below mql explicitly (engagement after that move); an MQL not accepted in time is
+recycled by the timer.  Backward and sideways moves come only from explicit
 calls with a reason (``feedback.py``).  Every move is a ``stage_changes`` row, routed and announced through
 the outbox in the same transaction.
 """
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 from leadgate.result import LeadScore
 from leadgate.store import attribution, consent, outbox, payloads, routing
 from leadgate.store.clock import to_micros
-from leadgate.store.models import Event, Lead, StageChange
+from leadgate.store.models import DefinitionVersion, Event, Lead, StageChange
 from leadgate.store.models_lifecycle import Assignment, Opportunity, SalesFeedback
 
 FORWARD = ("subscriber", "lead", "mql", "sql", "opportunity", "customer")
@@ -132,6 +133,21 @@ def last_change_to(s: Session, lead_id: str, stage: str) -> StageChange | None:
     ).first()
 
 
+def demotion(s: Session, lead_id: str) -> StageChange | None:
+    """The latest explicit move of the lead back into subscriber or lead from a stage past them (None: none).
+    Only explicit moves go there; after one, the old engagement no longer qualifies the lead."""
+    return s.scalars(
+        select(StageChange)
+        .where(
+            StageChange.lead_id == lead_id,
+            StageChange.to_stage.in_(PRE_MQL),
+            StageChange.from_stage.is_not(None),
+            StageChange.from_stage.not_in(PRE_MQL),
+        )
+        .order_by(StageChange.at.desc(), StageChange.id.desc())
+    ).first()
+
+
 def on_score(
     s: Session,
     sc: LeadScore,
@@ -151,6 +167,12 @@ def on_score(
     if sc.qualified:
         if lead.stage in PRE_MQL:
             kind = "new"
+            moved_back = demotion(s, lead.id)
+            if moved_back is not None:
+                if not engaged_since(s, lead.id, moved_back.at, engagement_events):
+                    return False
+                if last_change_to(s, lead.id, "mql") is not None:
+                    kind = "reactivated"
         elif lead.stage == "recycled":
             recycled = last_change_to(s, lead.id, "recycled")
             if recycled is None or not engaged_since(s, lead.id, recycled.at, engagement_events):
@@ -212,6 +234,7 @@ def on_merge(s: Session, loser: Lead, survivor: Lead, *, actor: str, now: dateti
             actor=actor,
             cause="merge",
             now=now,
+            definition_version_id=s.scalar(select(DefinitionVersion.id).where(DefinitionVersion.active)),
             details={"merged": loser.id},
             route=False,
         )

@@ -29,6 +29,8 @@ from leadgate.store.models import Base
 
 #: Auto-incrementing 64-bit keys (plain INTEGER on SQLite, where only that autoincrements).
 BigId = BigInteger().with_variant(Integer, "sqlite")
+#: The consent flags of ``lead_consent`` (and what a webhook subscription may require).
+CONSENT_FLAGS = ("email", "sms", "sales_contact")
 
 
 class LeadAttribution(Base):
@@ -157,7 +159,8 @@ class Opportunity(Base):
 
 
 class WebhookSubscription(Base):
-    """An endpoint and the event types it receives; ``secret`` (whsec_...) signs every delivery."""
+    """An endpoint and the event types it receives; ``secret`` (whsec_...) signs every delivery.  It gets
+    no lead events (but ``consent.changed``) about a lead that refused a flag it needs (``outbox.needs``)."""
 
     __tablename__ = "webhook_subscriptions"
 
@@ -166,7 +169,9 @@ class WebhookSubscription(Base):
     url: Mapped[str] = mapped_column(String(2000))
     secret: Mapped[str] = mapped_column(String(200))
     event_types: Mapped[str] = mapped_column(String(1000))  # space separated; "*" for all
-    respect_consent: Mapped[bool] = mapped_column(Boolean, default=True)
+    respect_consent: Mapped[bool] = mapped_column(Boolean, default=True)  # requires sales_contact
+    # migration 0006: more consent flags the endpoint needs (space separated, e.g. "email"; NULL: none)
+    require_consent: Mapped[str | None] = mapped_column(String(100))
     active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
     created_at: Mapped[datetime]
     disabled_at: Mapped[datetime | None]

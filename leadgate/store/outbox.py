@@ -27,6 +27,7 @@ from leadgate.errors import LeadgateError
 from leadgate.store import signals
 from leadgate.store.models import Lead
 from leadgate.store.models_lifecycle import (
+    CONSENT_FLAGS,
     LeadConsent,
     OutboxEvent,
     WebhookAttempt,
@@ -75,6 +76,14 @@ def check_event_types(types: Iterable[str]) -> list[str]:
     return wanted
 
 
+def check_consent_flags(flags: Iterable[str]) -> list[str]:
+    wanted = sorted({f.strip() for f in flags if f.strip()})
+    unknown = [f for f in wanted if f not in CONSENT_FLAGS]
+    if unknown:
+        raise LeadgateError(f"require consent: expected any of {', '.join(CONSENT_FLAGS)}; found {', '.join(unknown)}")
+    return wanted
+
+
 def subscribe(
     s: Session,
     *,
@@ -83,16 +92,19 @@ def subscribe(
     event_types: Iterable[str],
     secret: str | None = None,
     respect_consent: bool = True,
+    require_consent: Iterable[str] = (),
     now: datetime,
 ) -> WebhookSubscription:
     if not url.startswith(("http://", "https://")):
         raise LeadgateError(f"url: expected an http:// or https:// URL, found {url!r}")
+    required = check_consent_flags(require_consent)
     row = WebhookSubscription(
         name=name,
         url=url,
         secret=check_secret(secret) if secret else new_secret(),
         event_types=" ".join(check_event_types(event_types)),
         respect_consent=respect_consent,
+        require_consent=" ".join(required) or None,
         active=True,
         created_at=now,
     )
@@ -105,6 +117,22 @@ def subscribe(
 def _wants(sub: WebhookSubscription, event_type: str) -> bool:
     types = sub.event_types.split()
     return "*" in types or event_type in types
+
+
+def needs(sub: WebhookSubscription) -> frozenset[str]:
+    """The consent flags a subscription needs: ``sales_contact`` when it respects consent, and those it
+    requires.  A lead that refused one of them (False; NULL is allowed) is not sent to it."""
+    flags = set((sub.require_consent or "").split())
+    if sub.respect_consent:
+        flags.add("sales_contact")
+    return frozenset(flags)
+
+
+def refused(consent: LeadConsent | None) -> frozenset[str]:
+    """The flags a lead refused."""
+    if consent is None:
+        return frozenset()
+    return frozenset(f for f in CONSENT_FLAGS if getattr(consent, f) is False)
 
 
 def subscriptions(s: Session) -> list[WebhookSubscription]:
@@ -132,9 +160,9 @@ def emit(
     """Record one event for every active subscription that wants it (none: nothing is written)."""
     targets = [sub for sub in subscriptions(s) if _wants(sub, event_type)]
     if targets and lead_id is not None and event_type not in CONSENT_EXEMPT:
-        consent = s.get(LeadConsent, lead_id)
-        if consent is not None and consent.sales_contact is False:
-            targets = [sub for sub in targets if not sub.respect_consent]
+        no = refused(s.get(LeadConsent, lead_id))
+        if no:
+            targets = [sub for sub in targets if not needs(sub) & no]
     if not targets:
         return None
     if lead_id is not None and s.bind is not None and s.get_bind().dialect.name == "postgresql":
@@ -305,11 +333,19 @@ def replay(
     return len(chosen)
 
 
-def cancel_for_lead(s: Session, lead_id: str, *, only_respecting_consent: bool) -> int:
-    """Drop a lead's pending deliveries (consent withdrawn): they become ``cancelled``."""
-    query = update(WebhookDelivery).where(WebhookDelivery.lead_id == lead_id, WebhookDelivery.status == "pending")
-    if only_respecting_consent:
-        respecting = select(WebhookSubscription.id).where(WebhookSubscription.respect_consent)
-        query = query.where(WebhookDelivery.subscription_id.in_(respecting))
+def cancel_for_lead(s: Session, lead_id: str, *, refused_flags: Iterable[str]) -> int:
+    """Drop a lead's pending deliveries to the subscriptions that need one of the flags it refused: they
+    become ``cancelled``; the announcements of consent changes stay (everyone must learn of a withdrawal)."""
+    no = frozenset(refused_flags)
+    subs = [sub.id for sub in s.scalars(select(WebhookSubscription)) if needs(sub) & no]
+    if not subs:
+        return 0
+    exempt = exists().where(OutboxEvent.id == WebhookDelivery.outbox_id, OutboxEvent.event_type.in_(CONSENT_EXEMPT))
+    query = update(WebhookDelivery).where(
+        WebhookDelivery.lead_id == lead_id,
+        WebhookDelivery.status == "pending",
+        WebhookDelivery.subscription_id.in_(subs),
+        ~exempt,
+    )
     result = s.execute(query.values(status="cancelled", locked_until=None, locked_by=None))
     return int(result.rowcount)  # type: ignore[attr-defined]

@@ -1,6 +1,7 @@
 """Routing: the active routing file picks a route for a new MQL (first match wins), the route's team gets
 it, and within the team an owner by round-robin (a cursor per team, advanced in the same transaction) or
-least-loaded (fewest untouched open assignments).  Each assignment carries its route's SLA.
+least-loaded (fewest untouched open assignments).  Either way the team's cursor row is locked until the
+assignment commits, so concurrent MQLs see each other's assignments.  Each assignment carries its route's SLA.
 
 Routing files are versioned in ``routing_versions`` like definitions; without an active one nothing is
 routed and the default reason codes apply.
@@ -159,10 +160,21 @@ def choose(routing: Routing, f: dict[str, Any]) -> Route | None:
     return next((route for route in routing.routes if matches(route, f)), None)
 
 
+def _lock_team(s: Session, team_name: str, now: datetime) -> RoutingCursor:
+    """The team's cursor row, locked until commit (PostgreSQL ``FOR UPDATE``; SQLite serializes writers):
+    two MQLs routed to one team at once take turns, each seeing the other's assignment."""
+    cursor = s.scalars(select(RoutingCursor).where(RoutingCursor.team == team_name).with_for_update()).first()
+    if cursor is None:
+        cursor = RoutingCursor(team=team_name, position=0, updated_at=now)
+        s.add(cursor)
+    return cursor
+
+
 def _owner(s: Session, routing: Routing, team_name: str, now: datetime) -> tuple[str | None, str]:
     team = routing.teams[team_name]
     if not team.members:
         return None, "queue"
+    cursor = _lock_team(s, team_name, now)
     if team.assign == "least_loaded":
         load = dict(
             s.execute(
@@ -172,10 +184,6 @@ def _owner(s: Session, routing: Routing, team_name: str, now: datetime) -> tuple
             ).all()
         )
         return min(team.members, key=lambda m: (load.get(m, 0), team.members.index(m))), "least_loaded"
-    cursor = s.scalars(select(RoutingCursor).where(RoutingCursor.team == team_name).with_for_update()).first()
-    if cursor is None:
-        cursor = RoutingCursor(team=team_name, position=0, updated_at=now)
-        s.add(cursor)
     owner = team.members[cursor.position % len(team.members)]
     cursor.position, cursor.updated_at = cursor.position + 1, now
     return owner, "round_robin"

@@ -24,6 +24,7 @@ def to_dict(row: WebhookSubscription, *, secret: bool = False) -> dict[str, Any]
         "url": row.url,
         "event_types": row.event_types.split(),
         "respect_consent": row.respect_consent,
+        "require_consent": (row.require_consent or "").split(),
         "active": row.active,
         "created_at": iso(row.created_at),
     }
@@ -40,13 +41,21 @@ def add(
     event_types: Iterable[str],
     secret: str | None = None,
     respect_consent: bool = True,
+    require_consent: Iterable[str] = (),
     actor: str,
 ) -> dict[str, Any]:
     """A new subscription; the answer holds its secret (``whsec_...``), the only time it is shown."""
     now = utcnow()
     with store.session() as s, s.begin():
         row = outbox.subscribe(
-            s, name=name, url=url, event_types=event_types, secret=secret, respect_consent=respect_consent, now=now
+            s,
+            name=name,
+            url=url,
+            event_types=event_types,
+            secret=secret,
+            respect_consent=respect_consent,
+            require_consent=require_consent,
+            now=now,
         )
         s.add(AuditEntry(at=now, actor=actor, action="webhook.subscribed", subject=str(row.id), details={"name": name}))
         return to_dict(row, secret=True)

@@ -11,7 +11,7 @@ from tests.conftest import EXAMPLES
 
 def test_the_example_loads() -> None:
     routing = load_routing(EXAMPLES / "routing" / "default.yaml")
-    assert [r.name for r in routing.routes] == ["demo_request", "product_led", "default"]
+    assert [r.name for r in routing.routes] == ["demo_request", "enterprise", "product_led", "default"]
     assert routing.routes[0].sla == 300 and routing.routes[-1].sla == 86400
     assert routing.teams["ae_enterprise"].assign == "least_loaded"
     assert routing.lifecycle.recycle_unaccepted_after == 14 * 86400

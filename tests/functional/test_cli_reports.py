@@ -35,7 +35,7 @@ def test_funnel_table_csv_and_json(database: str, tmp_path: Path) -> None:
     assert "Funnel, 2026-03-02 → 2026-03-15, as of 2026-04-30 00:00 UTC, by week: Volume" in shown.stdout
     totals = [line.split("│")[1:-1] for line in shown.stdout.splitlines() if line.startswith("│ all ")]
     assert len(totals) == 3  # one table per group: Volume, Conversion, Recycling
-    assert [cell.strip() for cell in totals[0]] == ["all", "8", "6", "75.0%", "7", "1", "1.6 d", "6.5 d"]
+    assert [cell.strip() for cell in totals[0]] == ["all", "8", "6", "75.0%", "7", "87.5%", "1", "1.6 d", "6.5 d"]
     assert [cell.strip() for cell in totals[1]][5:7] == ["3,800", "1,000"]  # pipeline, revenue
     assert "note 1 opportunities of MQL leads in other currencies than USD" in shown.stderr
 

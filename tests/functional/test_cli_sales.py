@@ -13,7 +13,7 @@ from leadgate.cli import main
 from leadgate.service.receiver import WebhookReceiver
 from leadgate.store.store import Store
 from tests.conftest import EXAMPLES
-from tests.store.lifecycle_helpers import add_lead
+from tests.store.lifecycle_helpers import OWN_REASONS, add_lead
 
 ROUTING = EXAMPLES / "routing" / "default.yaml"
 
@@ -55,8 +55,10 @@ def test_routing_feedback_webhooks_opportunities_and_erasure(store_url: str, tmp
         ann = [r.webhook_id for r in receiver.received if r.lead_id == "ann"]
         assert len(ann) == 4 and ann[:2] == ann[2:]  # the same ids again, in the same order
 
+    backdated = run(store_url, "sales", "touch", "ann", "--actor", "carol", "--at", "2020-01-01T00:00:00Z")
+    assert backdated.exit_code == 2 and "is before lead 'ann' was assigned" in backdated.output
     touched = json.loads(run(store_url, "sales", "touch", "ann", "--actor", "carol", "--channel", "call").output)
-    assert touched["speed_to_lead_seconds"] >= 0
+    assert touched["speed_to_lead_seconds"] >= 0 and touched["sla_met"] is True
     assert json.loads(run(store_url, "sales", "accept", "ann", "--actor", "carol").output)["stage"] == "sql"
     refused = run(store_url, "sales", "reject", "bob", "--actor", "carol", "--reason", "because")
     assert refused.exit_code == 2 and "'because' is not a reject reason" in refused.output
@@ -75,9 +77,38 @@ def test_routing_feedback_webhooks_opportunities_and_erasure(store_url: str, tmp
     assert json.loads(run(store_url, "opportunities", "show", "opp-1").output)["status"] == "won"
     assert json.loads(run(store_url, "sales", "show", "ann").output)["stage"] == "customer"
 
+    mailer = run(store_url, "webhooks", "add", "http://127.0.0.1:9/mail", "--name", "mailer", "--require-consent",
+                 "email", "--ignore-consent", "--actor", "ops")  # fmt: skip
+    assert json.loads(mailer.output)["require_consent"] == ["email"]
+    assert json.loads(mailer.output)["respect_consent"] is False
+    bad = run(store_url, "webhooks", "add", "http://x.test", "--name", "x", "--require-consent", "fax", "--actor", "o")
+    assert bad.exit_code == 2 and "found fax" in bad.output
     consent = json.loads(run(store_url, "consent", "set", "bob", "--sales-contact", "no", "--actor", "dpo").output)
     assert consent["sales_contact"] is False
     assert "breached 0 SLA(s); recycled 0 MQL(s)" in run(store_url, "timers", "run").output
     erased = json.loads(run(store_url, "erase", "bob", "--actor", "dpo", "--yes").output)
     assert erased["removed"]["leads"] == 1
     assert run(store_url, "sales", "show", "bob").exit_code == 2
+
+
+def test_reason_codes_are_the_routing_files(store_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "own.yaml"
+    path.write_text(OWN_REASONS)
+    run(store_url, "definitions", "push", EXAMPLES / "classic.yaml", "--author", "ops", "--activate")
+    assert run(store_url, "routing", "push", path, "--author", "ops", "--activate").exit_code == 0
+    store = Store(store_url)
+    add_lead(store, "rae")
+    add_lead(store, "sam")
+    store.engine.dispose()
+    refused = run(store_url, "sales", "reject", "rae", "--actor", "alice", "--reason", "no_budget")
+    assert refused.exit_code == 2
+    assert "'no_budget' is not a reject reason; expected one of wrong_persona" in refused.output
+    rejected = run(store_url, "sales", "reject", "rae", "--actor", "alice", "--reason", "wrong_persona")
+    assert rejected.exit_code == 0 and json.loads(rejected.output)["stage"] == "disqualified"
+    assert run(store_url, "sales", "recycle", "sam", "--actor", "alice", "--reason", "not_now").exit_code == 2
+    recycled = run(store_url, "sales", "recycle", "sam", "--actor", "alice", "--reason", "next_quarter")
+    assert json.loads(recycled.output)["stage"] == "recycled"
+    moved = run(store_url, "sales", "move", "sam", "--actor", "ops", "--to", "lead", "--reason", "whim")
+    assert moved.exit_code == 2 and "'whim' is not a move reason; expected one of data_fix" in moved.output
+    fixed = run(store_url, "sales", "move", "sam", "--actor", "ops", "--to", "lead", "--reason", "data_fix")
+    assert fixed.exit_code == 0 and json.loads(fixed.output)["stage"] == "lead"

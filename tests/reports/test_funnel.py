@@ -36,6 +36,7 @@ def test_total_follows_every_definition(march: Scenario) -> None:
         "mql_rate": 6 / 8,
         # MQL cohort: A, B (new), B (reactivated), C, H (at the start instant), K (not its merge row), M (manual)
         "mqls": 7,
+        "mqls_per_lead": 7 / 8,  # the "MQLs ÷ leads": volume of one cohort over the other
         "reactivated_mqls": 1,
         # sorted 1800, 86400, 108000, 172800, 259200, 864000: rank 2.5 and 4.5
         "time_to_mql_median_seconds": pytest.approx(108000 + 0.5 * (172800 - 108000)),
@@ -69,6 +70,7 @@ def test_by_week_leads_by_creation_week_and_mqls_by_mql_week(march: Scenario) ->
     # week of 03-02: leads A B K; MQLs H (03-02 00:00), A, B, K; time to MQL 86400, 172800, 259200, 864000
     assert (first["leads"], first["leads_qualified"], first["mql_rate"]) == (3, 3, 1.0)
     assert (first["mqls"], first["reactivated_mqls"], first["sqls"], first["customers"]) == (4, 0, 2, 1)
+    assert first["mqls_per_lead"] == pytest.approx(4 / 3)  # H was created before the window: above 1
     assert first["time_to_mql_median_seconds"] == pytest.approx(172800 + 0.5 * 86400)
     assert first["time_to_mql_p90_seconds"] == pytest.approx(259200 + 0.7 * (864000 - 259200))
     assert (first["pipeline"], first["revenue"], first["pipeline_per_mql"], first["revenue_per_mql"]) == (
@@ -81,6 +83,7 @@ def test_by_week_leads_by_creation_week_and_mqls_by_mql_week(march: Scenario) ->
     # week of 03-09: leads C D E I M (I at 23:59:59 on the last day); MQLs C, B (reactivated), M
     assert (second["leads"], second["leads_qualified"], second["mql_rate"]) == (5, 3, 0.6)
     assert (second["mqls"], second["reactivated_mqls"], second["sqls"], second["customers"]) == (3, 1, 1, 0)
+    assert second["mqls_per_lead"] == pytest.approx(3 / 5)
     assert second["time_to_mql_median_seconds"] == pytest.approx((1800 + 108000) / 2)
     assert second["time_to_mql_p90_seconds"] == pytest.approx(1800 + 0.9 * (108000 - 1800))
     assert (second["pipeline"], second["revenue"]) == (2000.0, 0.0)  # B's deal goes to its second MQL
@@ -131,7 +134,7 @@ def test_by_mql_type_gives_leads_only_in_the_total(march: Scenario) -> None:
     rows = by_slice(report.rows)
     assert list(rows) == ["manual", "new", "reactivated"]
     assert {k: r["mqls"] for k, r in rows.items()} == {"manual": 1, "new": 5, "reactivated": 1}
-    assert all(r["leads"] is None and r["mql_rate"] is None for r in report.rows)
+    assert all(r["leads"] is None and r["mql_rate"] is None and r["mqls_per_lead"] is None for r in report.rows)
     assert report.total[0]["leads"] == 8
     assert rows["reactivated"]["time_to_mql_median_seconds"] is None  # not a first MQL
     assert rows["new"]["time_to_mql_p90_seconds"] == pytest.approx(259200 + 0.6 * (864000 - 259200))

@@ -11,7 +11,7 @@ from leadgate.store import routing
 from leadgate.store.models import Lead
 from tests.conftest import EXAMPLES
 from tests.service.conftest import Server
-from tests.store.lifecycle_helpers import add_lead
+from tests.store.lifecycle_helpers import OWN_REASONS, add_lead
 
 
 def call(server: Server, method: str, path: str, key: str | None = None, **kw: Any) -> httpx.Response:
@@ -23,8 +23,13 @@ def test_feedback_moves_stages_with_reasons_and_errors_have_one_shape(server: Se
     sales_key = server.store.create_key("crm", "sales")
     add_lead(server.store, "ann")
     add_lead(server.store, "bob")
+    backdated = call(server, "POST", "/api/leads/ann/first-touch", sales_key, json={"at": "2020-01-01T00:00:00Z"})
+    assert backdated.status_code == 400 and "is before lead 'ann' was assigned" in backdated.json()["error"]["message"]
+    future = call(server, "POST", "/api/leads/ann/first-touch", sales_key, json={"at": "2999-01-01T00:00:00+02:00"})
+    assert future.status_code == 400 and "is in the future" in future.json()["error"]["message"]
     touched = call(server, "POST", "/api/leads/ann/first-touch", sales_key, json={"channel": "call", "user": "dan"})
     assert touched.status_code == 200 and touched.json()["speed_to_lead_seconds"] >= 0
+    assert touched.json()["sla_met"] is True
     accepted = call(server, "POST", "/api/leads/ann/accept", sales_key, json={"user": "dan"})
     assert accepted.json()["stage"] == "sql"
     again = call(server, "POST", "/api/leads/ann/accept", sales_key, json={})
@@ -51,6 +56,19 @@ def test_feedback_moves_stages_with_reasons_and_errors_have_one_shape(server: Se
     assert call(server, "GET", "/api/routing").json()["routes"][0]["name"] == "demo_request"
     assigned = call(server, "GET", "/api/assignments", sales_key, params={"owner": "carol"}).json()
     assert {a["lead_id"] for a in assigned} == {"ann"} and assigned[0]["first_touch_at"] is not None
+
+
+def test_reason_codes_are_the_routing_files(server: Server) -> None:
+    pushed = call(server, "POST", "/api/routing", json={"source": OWN_REASONS, "activate": True})
+    assert pushed.status_code == 200 and pushed.json()["active"] is True
+    sales_key = server.store.create_key("crm", "sales")
+    add_lead(server.store, "rae")
+    refused = call(server, "POST", "/api/leads/rae/reject", sales_key, json={"reason": "no_budget"})
+    assert refused.status_code == 400
+    assert "'no_budget' is not a reject reason; expected one of wrong_persona" in refused.json()["error"]["message"]
+    rejected = call(server, "POST", "/api/leads/rae/reject", sales_key, json={"reason": "wrong_persona"})
+    assert rejected.status_code == 200 and rejected.json()["stage"] == "disqualified"
+    assert call(server, "GET", "/api/routing").json()["reasons"]["reject"] == ["wrong_persona"]
 
 
 def test_opportunities_move_leads_to_opportunity_and_customer(server: Server) -> None:
@@ -94,6 +112,12 @@ def test_consent_and_erasure_over_http(server: Server) -> None:
     assert set_.json()["consent"] == {"email": None, "sms": True, "sales_contact": False}
     bad = call(server, "PUT", "/api/leads/dot/consent", json={"fax": True})
     assert bad.status_code == 400 and "unknown flags fax" in bad.json()["error"]["message"]
+    texter = call(server, "POST", "/api/webhooks", json={"name": "sms", "url": "http://127.0.0.1:9/s",
+                                                         "require_consent": ["sms"]})  # fmt: skip
+    assert texter.status_code == 200 and texter.json()["require_consent"] == ["sms"]
+    assert call(server, "GET", "/api/webhooks").json()[0]["require_consent"] == ["sms"]
+    fax = call(server, "POST", "/api/webhooks", json={"name": "f", "url": "http://x.test", "require_consent": ["fax"]})
+    assert fax.status_code == 400
     erased = call(server, "POST", "/api/leads/dot/erase").json()
     assert erased["erasure_id"].startswith("erasure:") and erased["removed"]["leads"] == 1
     assert call(server, "GET", "/api/leads/dot").status_code == 404

@@ -12,6 +12,19 @@ from tests.conftest import EXAMPLES
 
 ROUTING = (EXAMPLES / "routing" / "default.yaml").read_text()
 
+#: Reason codes of the team's own: the defaults (no_budget, not_now, ...) no longer apply.
+OWN_REASONS = """
+schema: 1
+name: own_reasons
+version: 1
+teams: {sdr: {members: [alice]}}
+routes: [{name: default, team: sdr}]
+reasons:
+  reject: [wrong_persona]
+  recycle: [next_quarter]
+  move: [data_fix]
+"""
+
 
 def ready(url: str, *, routing_text: str | None = ROUTING) -> Store:
     store = Store(url)

@@ -4,7 +4,7 @@ moves, reactivation only on engagement after a recycle, auto-recycle by the time
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -94,6 +94,36 @@ def test_a_recycled_lead_requalifies_only_on_engagement_after_the_recycle(store:
     assert (last.from_stage, last.to_stage, last.mql_type, last.cause) == ("recycled", "mql", "reactivated", "score")
 
 
+@pytest.mark.parametrize("back_to", ["lead", "subscriber"])
+def test_an_explicit_move_back_below_mql_is_not_undone_by_the_next_score(store: Store, back_to: str) -> None:
+    start = utcnow() - timedelta(hours=2)
+    add_lead(store, "dax", at=start)
+    feedback.accept(store, "dax", actor="sam")
+    feedback.move(store, "dax", to=back_to, reason="data_fix", actor="ops")
+    store.score(["dax"])  # still qualifies on the old engagement: the move stands
+    assert stage(store, "dax") == back_to
+    # an event that happened before the move (arriving now) neither qualifies the lead
+    add_lead(store, "dax", events=[("webinar_attended", {})], at=start + timedelta(minutes=5))
+    assert stage(store, "dax") == back_to
+    # engagement after the move does: an MQL again, typed reactivated
+    assert add_lead(store, "dax", events=[("page_view", {"path": "/pricing"})], at=utcnow() + timedelta(seconds=1)) == [
+        "dax"
+    ]
+    assert [(c.to_stage, c.cause, c.mql_type) for c in changes(store, "dax")] == [
+        ("mql", "score", "new"),
+        ("sql", "feedback", None),
+        (back_to, "api", None),
+        ("mql", "score", "reactivated"),
+    ]
+
+
+def test_a_lead_moved_up_from_subscriber_qualifies_on_its_engagement_as_new(store: Store) -> None:
+    add_lead(store, "abe", events=[("webinar_attended", {})], at=utcnow() - timedelta(hours=1))
+    feedback.move(store, "abe", to="subscriber", reason="data_fix", actor="ops")  # lead → subscriber: no demotion
+    assert add_lead(store, "abe", at=utcnow() - timedelta(minutes=30)) == ["abe"]
+    assert changes(store, "abe")[-1].mql_type == "new"
+
+
 def test_a_bot_event_after_recycling_does_not_reactivate(store: Store) -> None:
     from leadgate.store.store import IncomingEvent
 
@@ -170,13 +200,40 @@ def test_first_touch_records_speed_to_lead_once(store: Store) -> None:
     first = feedback.touch(store, "lee", actor="dan", channel="call")
     again = feedback.touch(store, "lee", actor="dan", channel="email")
     assert first.speed_to_lead_seconds is not None and 0 <= first.speed_to_lead_seconds < 60
-    assert again.speed_to_lead_seconds == first.speed_to_lead_seconds
+    assert first.sla_met is True  # within the demo route's 5 minutes
+    assert (again.speed_to_lead_seconds, again.sla_met) == (first.speed_to_lead_seconds, True)
     with store.session() as s:
         a = s.scalars(select(Assignment).where(Assignment.lead_id == "lee")).one()
         assert (a.status, a.first_touch_by, a.first_touch_channel) == ("touched", "dan", "call")
     with pytest.raises(LifecycleError, match="never an MQL"):
         add_lead(store, "mo", events=[])
         feedback.touch(store, "mo", actor="dan")
+
+
+def test_a_first_touch_cannot_be_backdated_before_the_assignment_nor_be_in_the_future(store: Store) -> None:
+    add_lead(store, "rex")  # demo request: assigned now with a 5 minute SLA
+    with store.session() as s:
+        assigned = s.scalars(select(Assignment).where(Assignment.lead_id == "rex")).one().assigned_at
+    with pytest.raises(LeadgateError, match=r"at: 2020-01-01T00:00:00Z is before lead 'rex' was assigned \("):
+        feedback.touch(store, "rex", actor="dan", at=datetime(2020, 1, 1))
+    with pytest.raises(LeadgateError, match="is in the future"):
+        feedback.touch(store, "rex", actor="dan", at=utcnow() + timedelta(minutes=5))
+    with store.session() as s, s.begin():  # assigned ten minutes ago
+        a = s.scalars(select(Assignment).where(Assignment.lead_id == "rex")).one()
+        a.assigned_at, a.sla_due_at = assigned - timedelta(minutes=10), assigned - timedelta(minutes=5)
+        assigned = a.assigned_at
+    late = feedback.touch(store, "rex", actor="dan", at=assigned + timedelta(minutes=7))  # touched late, logged now
+    assert late.speed_to_lead_seconds == pytest.approx(420) and late.sla_met is False
+
+
+def test_without_routing_a_first_touch_is_timed_from_the_mql_and_not_before_it(store_url: str) -> None:
+    store = ready(store_url, routing_text=None)
+    add_lead(store, "sid")
+    with pytest.raises(LeadgateError, match="before lead 'sid' became an MQL"):
+        feedback.touch(store, "sid", actor="dan", at=utcnow() - timedelta(days=1))
+    skewed = feedback.touch(store, "sid", actor="dan", at=utcnow() + timedelta(seconds=30))  # clock skew: now
+    assert skewed.sla_met is None and skewed.speed_to_lead_seconds is not None  # a manual assignment: no SLA
+    store.engine.dispose()
 
 
 def test_a_merge_carries_the_lifecycle_to_the_survivor(store: Store) -> None:
@@ -193,10 +250,45 @@ def test_a_merge_carries_the_lifecycle_to_the_survivor(store: Store) -> None:
     history = changes(store, "ned-2")
     assert [(c.to_stage, c.cause) for c in history] == [("mql", "score"), ("mql", "merge")]
     with store.session() as s:
+        version = s.scalar(select(DefinitionVersion.id).where(DefinitionVersion.active))
+    assert version is not None and history[1].definition_version_id == version
+    with store.session() as s:
         assert s.scalars(select(Assignment).where(Assignment.lead_id == "ned-2")).one().owner is not None
         ned = s.get(Lead, "ned")
         assert ned is not None and ned.merged_into == "ned-2"
     assert anon_id == "anon:visitor-1"
+
+
+def test_the_documented_automatic_moves_out_of_the_forward_order(store: Store) -> None:
+    """docs/lifecycle.md, Guardrails: a deal moves a recycled or disqualified lead on; a merge gives a
+    pre-MQL survivor the loser's recycled or disqualified; a survivor beside the order keeps its stage."""
+    from leadgate.store import revenue
+
+    add_lead(store, "rob")
+    feedback.recycle(store, "rob", reason="not_now", actor="sam")
+    revenue.save(store, revenue.OpportunityIn(id="d1", lead_id="rob", amount=10), actor="crm")
+    assert changes(store, "rob")[-1].from_stage == "recycled" and stage(store, "rob") == "opportunity"
+    add_lead(store, "ray")
+    feedback.reject(store, "ray", reason="competitor", actor="sam")
+    revenue.save(store, revenue.OpportunityIn(id="d2", lead_id="ray", amount=10, status="won"), actor="crm")
+    assert [(c.from_stage, c.to_stage, c.cause) for c in changes(store, "ray")][-1] == (
+        "disqualified",
+        "customer",
+        "opportunity",
+    )
+    revenue.save(store, revenue.OpportunityIn(id="d2", lead_id="ray", amount=10, status="open"), actor="crm")
+    assert stage(store, "ray") == "customer"  # never back from customer
+    add_lead(store, "rex", events=[("webinar_attended", {})], email="rex@acme.test")  # a lead, before mql
+    add_lead(store, "rex-2", email="rex2@acme.test")
+    feedback.reject(store, "rex-2", reason="spam", actor="sam")
+    with store.session() as s, s.begin():
+        store.resolve(s, user_id="rex", email="rex2@acme.test")  # rex-2 (disqualified) merges into rex
+    last = changes(store, "rex")[-1]
+    assert (last.from_stage, last.to_stage, last.cause) == ("lead", "disqualified", "merge")
+    add_lead(store, "rex-3", email="rex3@acme.test")  # an MQL
+    with store.session() as s, s.begin():
+        store.resolve(s, user_id="rex", email="rex3@acme.test")
+    assert stage(store, "rex") == "disqualified"  # beside the order: the MQL merged in does not move it
 
 
 EVENT_NAMES = [

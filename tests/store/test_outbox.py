@@ -160,6 +160,47 @@ def test_consent_refusal_silences_subscriptions_that_respect_it(store: Store) ->
     ]
 
 
+def test_email_and_sms_refusals_silence_the_subscriptions_that_need_them(store: Store) -> None:
+    crm = subscribe(store, ["*"])  # respects consent: needs sales contact
+    mailer = subscribe(store, ["*"], respect_consent=False, require_consent=["email"])  # a marketing-email tool
+    texter = subscribe(store, ["*"], require_consent=["sms", "sms "])  # needs sms and sales contact
+    emit(store, "lead.stage_changed", "a")  # pending for all three
+    with store.session() as s, s.begin():
+        lead = s.get(Lead, "a")
+        assert lead is not None
+        consent.update(s, lead, {"email": False}, source="api", actor="t", now=utcnow())
+    emit(store, "mql.created", "a")
+    with store.session() as s, s.begin():
+        lead = s.get(Lead, "b")
+        assert lead is not None
+        consent.update(s, lead, {"sales_contact": False, "email": True}, source="api", actor="t", now=utcnow())
+    emit(store, "mql.created", "b")
+    with store.session() as s:
+        rows = s.execute(
+            select(OutboxEvent.event_type, WebhookDelivery.lead_id, WebhookDelivery.subscription_id,
+                   WebhookDelivery.status)
+            .join(OutboxEvent, OutboxEvent.id == WebhookDelivery.outbox_id)
+            .order_by(WebhookDelivery.id)
+        ).all()  # fmt: skip
+    assert [tuple(r) for r in rows] == [
+        ("lead.stage_changed", "a", crm, "pending"),
+        ("lead.stage_changed", "a", mailer, "cancelled"),  # a refused email
+        ("lead.stage_changed", "a", texter, "pending"),
+        ("consent.changed", "a", crm, "pending"),  # the withdrawal itself reaches everyone
+        ("consent.changed", "a", mailer, "pending"),
+        ("consent.changed", "a", texter, "pending"),
+        ("mql.created", "a", crm, "pending"),
+        ("mql.created", "a", texter, "pending"),
+        ("consent.changed", "b", crm, "pending"),
+        ("consent.changed", "b", mailer, "pending"),
+        ("consent.changed", "b", texter, "pending"),
+        ("mql.created", "b", mailer, "pending"),  # b refused sales contact, not email
+    ]
+    unknown = "require consent: expected any of email, sms, sales_contact; found fax"
+    with store.session() as s, pytest.raises(LeadgateError, match=unknown):
+        outbox.subscribe(s, name="x", url="http://x", event_types=["*"], require_consent=["fax"], now=utcnow())
+
+
 def test_subscriptions_check_their_input(store: Store) -> None:
     with store.session() as s:
         with pytest.raises(LeadgateError, match="expected an http:// or https:// URL"):
