@@ -107,8 +107,7 @@ def definitions_push(database: str | None, definition: Path, author: str, activa
     row = store.push_definition(definition.read_text(), author=author, filename=str(definition))
     click.echo(f"pushed {row.name} v{row.version} as #{row.id}")
     if activate:
-        store.activate(row.id, actor=author)
-        outcome = store.score(None, actor=author)
+        _, outcome = store.activate_and_rescore(row.id, actor=author)
         click.echo(f"activated #{row.id}; re-scored {len(outcome.scores) if outcome else 0} leads")
 
 
@@ -118,8 +117,7 @@ def definitions_push(database: str | None, definition: Path, author: str, activa
 @click.option("--author", required=True)
 def definitions_activate(database: str | None, version_id: int, author: str) -> None:
     store = _store(database)
-    store.activate(version_id, actor=author)
-    outcome = store.score(None, actor=author)
+    _, outcome = store.activate_and_rescore(version_id, actor=author)
     click.echo(f"activated #{version_id}; re-scored {len(outcome.scores) if outcome else 0} leads")
 
 

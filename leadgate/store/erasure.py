@@ -1,8 +1,8 @@
 """Erasure (right to be forgotten): a lead's personal data and events go, everywhere, in one transaction.
 
-The lead and every lead merged into it, with their identities, events, scores and history, lifecycle rows,
-first touch, consent, outbox events and deliveries with their log, rejected input and audit entries that name
-them.  Opportunities keep their amounts (revenue is the company's record) but lose the link to the person.
+The lead and every lead merged into it, with their identities, events, identify / group / alias messages,
+predictions, scores and history, lifecycle rows, first touch, consent, outbox events and deliveries with their
+log, rejected input and audit entries that name them.  Opportunities keep their amounts (revenue is the company's record) but lose the link to the person.
 One audit entry remains: ``lead.erased`` with a random subject and the count of rows removed per table.
 """
 
@@ -16,7 +16,18 @@ from sqlalchemy.orm import Session
 
 from leadgate.errors import NotFoundError
 from leadgate.store.clock import utcnow
-from leadgate.store.models import AuditEntry, Event, Identity, Lead, Rejected, Score, ScoreHistory, StageChange
+from leadgate.store.models import (
+    AuditEntry,
+    Event,
+    Identity,
+    Lead,
+    Message,
+    Prediction,
+    Rejected,
+    Score,
+    ScoreHistory,
+    StageChange,
+)
 from leadgate.store.models_lifecycle import (
     Assignment,
     LeadAttribution,
@@ -85,6 +96,8 @@ def erase(store: Store, lead_id: str, *, actor: str) -> dict[str, Any]:
         run("scores", delete(Score).where(Score.lead_id.in_(ids)))
         run("score_history", delete(ScoreHistory).where(ScoreHistory.lead_id.in_(ids)))
         run("events", delete(Event).where(Event.lead_id.in_(ids)))
+        run("messages", delete(Message).where(or_(Message.lead_id.in_(ids), _mentions(Message.payload, values))))
+        run("predictions", delete(Prediction).where(Prediction.lead_id.in_(ids)))
         run("identities", delete(Identity).where(Identity.lead_id.in_(ids)))
         run("rejected", delete(Rejected).where(_mentions(Rejected.payload, values)))
         run(

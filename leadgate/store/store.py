@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 import pyarrow as pa
-from sqlalchemy import Engine, Table, bindparam, insert, select, update
+from sqlalchemy import Engine, Table, bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -44,6 +44,7 @@ from leadgate.store.models import (
     Event,
     Identity,
     Lead,
+    Message,
     Prediction,
     Rejected,
     Score,
@@ -51,6 +52,7 @@ from leadgate.store.models import (
 )
 from leadgate.store.predictions import IncomingPrediction, record_predictions
 from leadgate.store.rollup import with_account_peers
+from leadgate.store.status import status as status_report
 from leadgate.store.views import VIEW_NAMES, view_statements
 
 SCOPES = frozenset({"write", "sales", "admin"})  # sales: feedback, first touch, opportunities, consent
@@ -231,10 +233,11 @@ class Store:
         return None if ident is None else self._live(s, ident.lead_id)
 
     def merge(self, s: Session, loser: Lead, survivor: Lead, actor: str, now: datetime) -> None:
-        """Move the loser's history to the survivor; scoring then counts the union once."""
-        s.execute(update(Event).where(Event.lead_id == loser.id).values(lead_id=survivor.id))
-        s.execute(update(Identity).where(Identity.lead_id == loser.id).values(lead_id=survivor.id))
-        s.execute(update(Prediction).where(Prediction.lead_id == loser.id).values(lead_id=survivor.id))
+        """Move the loser's history to the survivor; scoring then counts the union once.  The loser's current
+        score goes (its history stays): a merged lead is scored only through its survivor."""
+        for model in (Event, Identity, Prediction, Message):
+            s.execute(update(model).where(model.lead_id == loser.id).values(lead_id=survivor.id))
+        s.execute(delete(Score).where(Score.lead_id == loser.id))
         survivor.traits = {**loser.traits, **survivor.traits}
         if survivor.email is None and loser.email is not None:
             email, loser.email_normalized = loser.email, None
@@ -307,6 +310,24 @@ class Store:
         attribution.capture(s, fresh, now)
         return fresh
 
+    def seen_messages(self, s: Session, message_ids: Iterable[str]) -> set[str]:
+        """Which of these identify / group / alias message ids are stored already (``record_messages``)."""
+        ids = sorted(set(message_ids))
+        seen: set[str] = set()
+        for start in range(0, len(ids), 500):
+            query = select(Message.message_id).where(Message.message_id.in_(ids[start : start + 500]))
+            seen.update(s.scalars(query))
+        return seen
+
+    def record_messages(self, s: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Keep identify / group / alias messages as received (``message_id``, ``type``, ``lead_id``,
+        ``received_at``, ``source``, ``payload``), in one bulk insert; one racing in from another
+        transaction with the same message id is skipped."""
+        if rows:
+            s.flush()  # leads created in this transaction first
+            insert = sqlite_insert if self.dialect == "sqlite" else pg_insert
+            s.execute(insert(_table(Message)).on_conflict_do_nothing(index_elements=["message_id"]), list(rows))
+
     def record_predictions(self, rows: Iterable[IncomingPrediction | Mapping[str, Any]]) -> list[str]:
         """Store model predictions (``predictions.py``: all rows or, on any bad row, none); returns the live
         lead ids they were recorded for.  They count from the next ``score`` of those leads."""
@@ -340,7 +361,20 @@ class Store:
             )
         return row
 
-    def activate(self, version_id: int, actor: str) -> DefinitionVersion:
+    def activate(self, version_id: int, actor: str, *, rescore: bool = True) -> DefinitionVersion:
+        """Make this version the active one and, unless ``rescore`` is False, re-score everyone under it as
+        of now (``activate_and_rescore``): a new definition changes scores, and MQLs, at once."""
+        if rescore:
+            return self.activate_and_rescore(version_id, actor)[0]
+        return self._set_active(version_id, actor)
+
+    def activate_and_rescore(self, version_id: int, actor: str) -> tuple[DefinitionVersion, ScoreOutcome | None]:
+        """Activate this version and re-score every lead under it as of now; returns the version and what
+        the re-scoring did (leads scored, new MQLs).  Every caller (CLI, API, library) activates this way."""
+        row = self._set_active(version_id, actor)
+        return row, self.score(None, actor=actor)
+
+    def _set_active(self, version_id: int, actor: str) -> DefinitionVersion:
         with self.session() as s, s.begin():
             row = s.get(DefinitionVersion, version_id)
             if row is None:
@@ -517,6 +551,5 @@ class Store:
     # -- status ------------------------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
         """Counts and times of what is in the store (``status.py``)."""
-        from leadgate.store.status import status
-
-        return status(self)
+        with self.reader() as s:
+            return status_report(s, self.url)
