@@ -1,9 +1,10 @@
 """Erasure (right to be forgotten): a lead's personal data and events go, everywhere, in one transaction.
 
 The lead and every lead merged into it, with their identities, events, identify / group / alias messages,
-predictions, scores and history, lifecycle rows, first touch, consent, outbox events and deliveries with their
-log, rejected input and audit entries that name them.  Opportunities keep their amounts (revenue is the company's record) but lose the link to the person.
-One audit entry remains: ``lead.erased`` with a random subject and the count of rows removed per table.
+predictions, scores and history, lifecycle rows, first touch, consent, outbox events and deliveries with
+their log, rejected input and audit entries that name them.  Opportunities keep their amounts (revenue is
+the company's record) but lose the link to the person.  One audit entry remains: ``lead.erased`` with a
+random subject and the count of rows removed per table.
 """
 
 from __future__ import annotations

@@ -293,10 +293,13 @@ class Store:
         now = utcnow()
         fresh: list[IncomingEvent] = []
         rows: list[dict[str, Any]] = []
+        merged: dict[str, str] = s.info.get("merged", {})
         for e in events:
             if e.message_id in seen:
                 continue
             seen.add(e.message_id)
+            while e.lead_id in merged:  # its lead merged into another after it was resolved (same transaction)
+                e.lead_id = merged[e.lead_id]
             fresh.append(e)
             rows.append({
                 "message_id": e.message_id, "lead_id": e.lead_id, "event": e.event, "ts": e.ts,
@@ -324,9 +327,16 @@ class Store:
         ``received_at``, ``source``, ``payload``), in one bulk insert; one racing in from another
         transaction with the same message id is skipped."""
         if rows:
+            merged: dict[str, str] = s.info.get("merged", {})
+            kept = []
+            for row in rows:
+                lead_id = row["lead_id"]
+                while lead_id in merged:  # merged into another after it was resolved (same transaction)
+                    lead_id = merged[lead_id]
+                kept.append({**row, "lead_id": lead_id})
             s.flush()  # leads created in this transaction first
             insert = sqlite_insert if self.dialect == "sqlite" else pg_insert
-            s.execute(insert(_table(Message)).on_conflict_do_nothing(index_elements=["message_id"]), list(rows))
+            s.execute(insert(_table(Message)).on_conflict_do_nothing(index_elements=["message_id"]), kept)
 
     def record_predictions(self, rows: Iterable[IncomingPrediction | Mapping[str, Any]]) -> list[str]:
         """Store model predictions (``predictions.py``: all rows or, on any bad row, none); returns the live

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from leadgate.service.ingest import event_time, ingest
-from leadgate.store.models import Identity, Lead
+from leadgate.store.models import Event, Identity, Lead
 from leadgate.store.store import Store
 from tests.service.conftest import ready_store
 
@@ -39,6 +39,9 @@ def test_one_batch_identifies_groups_and_tracks_the_same_person(store: Store) ->
     scores = store.score(["u1"])
     assert scores is not None and scores.scores[0].contributions["demo_request"].count == 1
     assert scores.scores[0].contributions["free_trial"].count == 1  # tracked as the anonymous id, counted once
+    assert scores.scores[0].contributions["pricing_3x"].count == 1  # sent before the identify that merged it
+    with store.session() as s:
+        assert set(s.scalars(select(Event.lead_id))) == {"u1"}
 
 
 def test_event_time_corrects_the_clients_clock() -> None:
