@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from leadgate.errors import NotFoundError
+from leadgate.service.ingest import ingest
 from leadgate.store import erasure, feedback, outbox, revenue
 from leadgate.store.clock import utcnow
 from leadgate.store.models import AuditEntry, Base, Lead
@@ -52,6 +53,9 @@ def test_nothing_of_an_erased_person_remains(store: Store) -> None:
     traits = {"name": "Zebulon Quixote", "phone": "+1-555-0199"}
     add_lead(store, "zed-7f3", email="zed.secret@zmail.test", traits=traits)
     add_lead(store, "other-1")  # someone else, who must be untouched
+    identify = {"type": "identify", "userId": "zed-7f3", "traits": {"name": "Zebulon Quixote"}, "messageId": "m-z"}
+    assert ingest(store, [identify], score=False).accepted == 1  # kept raw in messages
+    store.record_predictions([{"lead_id": "zed-7f3", "model": "sql", "probability": 0.4, "scored_at": utcnow()}])
     with store.session() as s, s.begin():
         store.resolve(s, user_id="zed-7f3", anonymous_id="anon-zed-91")  # merge
         lead = s.get(Lead, "zed-7f3")
@@ -68,6 +72,8 @@ def test_nothing_of_an_erased_person_remains(store: Store) -> None:
     revenue.save(store, revenue.OpportunityIn(id="opp-1", lead_id="zed-7f3", amount=12000, status="won"), actor="t")
     before = dump(store)
     assert all(mark in before for mark in MARKS)
+    holding = {line.split(":", 1)[0] for line in before.splitlines() if any(mark in line for mark in MARKS)}
+    assert {"messages", "predictions", "events", "identities", "scores", "leads"} <= holding
     other_before = [line for line in before.splitlines() if "other-1" in line and "webhook" not in line]
 
     result = erasure.erase(store, "anon:anon-zed-91", actor="dpo")  # any of the person's ids will do
