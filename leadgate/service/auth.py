@@ -10,6 +10,7 @@ import base64
 import gzip
 import json
 import re
+import zlib
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -52,20 +53,19 @@ class Body:
     error: ApiError | None = None
 
     def rejected_payload(self) -> dict[str, Any]:
-        """What ``rejected`` keeps of a body that could not be read: its first ``KEEP_BYTES``, as text when
+        """What ``rejected`` keeps of a body that could not be read: its first ``KEEP``, as text when
         it is text (a ``writeKey`` in it redacted), else base64."""
-        head = self.raw[:KEEP_BYTES]
-        kept: dict[str, Any] = {"bytes": len(self.raw), "truncated": len(self.raw) > KEEP_BYTES}
         try:
-            text = head.decode("utf-8")
+            text = WRITE_KEY.sub(r"\1[redacted]\2", self.raw.decode("utf-8"))
         except UnicodeDecodeError:
             text = None
-        if text is None or "\x00" in text:
-            return {"body_base64": base64.b64encode(head).decode(), **kept}
-        return {"body": WRITE_KEY.sub(r"\1[redacted]\2", text), **kept}
+        if text is None or "\x00" in text:  # not text (PostgreSQL's JSON cannot hold NUL either)
+            head: dict[str, Any] = {"body_base64": base64.b64encode(self.raw[:KEEP]).decode()}
+            return {**head, "bytes": len(self.raw), "truncated": len(self.raw) > KEEP}
+        return {"body": text[:KEEP], "bytes": len(self.raw), "truncated": len(text) > KEEP}
 
 
-KEEP_BYTES = 64 * 1024
+KEEP = 64 * 1024  # what is kept of an unreadable body: its first 64 Ki characters (bytes when not text)
 WRITE_KEY = re.compile(r'("writeKey"\s*:\s*")[^"]*(")')
 
 
@@ -76,7 +76,7 @@ async def read_body(request: Request) -> Body:
     if request.headers.get("content-encoding", "").lower() == "gzip":
         try:
             raw = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
+        except (OSError, EOFError, zlib.error) as exc:
             return Body(raw, error=ApiError(400, "bad_gzip", f"the body is not valid gzip: {exc}"))
     try:
         return Body(raw, json.loads(raw or b"{}"))
