@@ -18,10 +18,11 @@ import os
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from leadgate.errors import DefinitionError, LeadgateError, StoreBusy
@@ -37,6 +38,7 @@ from leadgate.store.models import ApiKey, Lead, Score
 from leadgate.store.store import Store
 
 SINGLE = ("track", "identify", "page", "screen", "group", "alias")
+HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
 log = logging.getLogger("leadgate.service")
 
 
@@ -119,9 +121,10 @@ def create_app(store: Store, *, rescore_every: float | None = None, background: 
     async def _api_error(_r: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=exc.status)
 
-    @app.exception_handler(HTTPException)
+    @app.exception_handler(HTTPException)  # Starlette's: unknown paths and methods too, not only FastAPI's
     async def _http_error(_r: Request, exc: HTTPException) -> JSONResponse:
-        return JSONResponse(error_body("http_error", str(exc.detail)), status_code=exc.status_code)
+        code = HTTP_CODES.get(exc.status_code, "http_error")
+        return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_r: Request, exc: RequestValidationError) -> JSONResponse:

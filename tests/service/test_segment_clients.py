@@ -69,6 +69,11 @@ def test_write_keys_only_ingest_and_errors_have_one_shape(server: Server) -> Non
     missing = httpx.get(f"{server.url}/api/status")
     assert missing.status_code == 401 and missing.json()["error"]["code"] == "unauthorized"
     assert httpx.get(f"{server.url}/health").json() == {"status": "ok"}
+    unknown = httpx.get(f"{server.url}/api/nothing-here", auth=(server.admin_key, ""))
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "not_found"
+    wrong = httpx.delete(f"{server.url}/v1/batch", auth=(server.write_key, ""))
+    assert wrong.status_code == 405 and wrong.json()["error"]["code"] == "method_not_allowed"
+    assert "POST" in wrong.headers["allow"]
     server.store.revoke_key(server.admin_key.split("_")[1])
     assert httpx.get(f"{server.url}/api/status", auth=(server.admin_key, "")).status_code == 401
 
