@@ -48,6 +48,8 @@ def test_a_write_key_in_a_gzipped_body_without_basic_auth(server: Server) -> Non
     assert httpx.post(f"{server.url}/v1/track", json=single).json()["accepted"] == 1
     wrong = httpx.post(f"{server.url}/v1/batch", json={**body, "writeKey": "lg_nope_nope"})
     assert wrong.status_code == 401
+    bad = httpx.post(f"{server.url}/v1/track", json={"writeKey": server.write_key, "userId": "u1"})
+    assert bad.status_code == 400 and rejected(server)[0]["payload"] == {"userId": "u1", "type": "track"}
     with server.store.reader() as s:
         assert s.scalar(select(Message.payload)) == body["batch"][0]  # kept raw, without the key
         assert len(s.scalars(select(Event)).all()) == 2
