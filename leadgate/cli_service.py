@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from leadgate.cli_common import reports_errors
 from leadgate.definition.loader import load_definition
 
 database_option = click.option(
@@ -53,6 +54,7 @@ def db() -> None:
 
 @db.command("upgrade")
 @database_option
+@reports_errors
 def db_upgrade(database: str | None) -> None:
     """Apply migrations up to the newest schema."""
     store = _store(database)
@@ -69,6 +71,7 @@ def keys() -> None:
 @database_option
 @click.option("--name", required=True)
 @click.option("--scope", "scope", type=click.Choice(["write", "sales", "admin"]), default="write", show_default=True)
+@reports_errors
 def keys_create(database: str | None, name: str, scope: str) -> None:
     """Create a key and print it once (only its hash is stored)."""
     click.echo(_store(database).create_key(name, scope))
@@ -76,6 +79,7 @@ def keys_create(database: str | None, name: str, scope: str) -> None:
 
 @keys.command("list")
 @database_option
+@reports_errors
 def keys_list(database: str | None) -> None:
     for key in _store(database).list_keys():
         state = "revoked" if key.revoked_at else "active"
@@ -85,6 +89,7 @@ def keys_list(database: str | None) -> None:
 @keys.command("revoke")
 @database_option
 @click.argument("prefix")
+@reports_errors
 def keys_revoke(database: str | None, prefix: str) -> None:
     """Revoke the key with this prefix (the part after lg_)."""
     _store(database).revoke_key(prefix)
@@ -107,8 +112,7 @@ def definitions_push(database: str | None, definition: Path, author: str, activa
     row = store.push_definition(definition.read_text(), author=author, filename=str(definition))
     click.echo(f"pushed {row.name} v{row.version} as #{row.id}")
     if activate:
-        store.activate(row.id, actor=author)
-        outcome = store.score(None, actor=author)
+        _, outcome = store.activate_and_rescore(row.id, actor=author)
         click.echo(f"activated #{row.id}; re-scored {len(outcome.scores) if outcome else 0} leads")
 
 
@@ -118,13 +122,13 @@ def definitions_push(database: str | None, definition: Path, author: str, activa
 @click.option("--author", required=True)
 def definitions_activate(database: str | None, version_id: int, author: str) -> None:
     store = _store(database)
-    store.activate(version_id, actor=author)
-    outcome = store.score(None, actor=author)
+    _, outcome = store.activate_and_rescore(version_id, actor=author)
     click.echo(f"activated #{version_id}; re-scored {len(outcome.scores) if outcome else 0} leads")
 
 
 @click.command()
 @database_option
+@reports_errors
 def rescore(database: str | None) -> None:
     """Re-score every lead as of now (decay and closing windows move scores)."""
     outcome = _store(database).score(None)
@@ -136,6 +140,7 @@ def rescore(database: str | None) -> None:
 @click.command()
 @database_option
 @click.option("--json", "as_json", is_flag=True, help="Print it as JSON.")
+@reports_errors
 def status(database: str | None, as_json: bool) -> None:
     """Counts of leads, accounts, events, MQLs, rejected input; the last event time; the active definition."""
     report = _store(database).status()

@@ -13,28 +13,61 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from leadgate.errors import DefinitionError, LeadgateError, StoreBusy
 from leadgate.service import routes_reports, routes_rest, routes_sales, routes_webhooks
-from leadgate.service.auth import Admin, ApiError, authorize, error_body, json_body
+from leadgate.service.auth import Admin, ApiError, Body, authorize, error_body, keep_rejected, read_body
 from leadgate.service.ingest import ingest, problems_of
 from leadgate.service.replay import NotFound, StillInvalid, list_rejected, replay
 from leadgate.service.routes_definitions import router as definitions_router
-from leadgate.service.scorer import Scorer
+from leadgate.service.scorer import PeriodicRescore, Scorer
 from leadgate.service.timers import LifecycleTimer
 from leadgate.service.webhooks import DeliveryWorker
-from leadgate.store.models import Lead, Score
+from leadgate.store.models import ApiKey, Lead, Score
 from leadgate.store.store import Store
 
 SINGLE = ("track", "identify", "page", "screen", "group", "alias")
+HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
+log = logging.getLogger("leadgate.service")
+
+
+class ServerErrors:
+    """Unhandled errors: logged with their traceback and answered 500 in the API's one error shape (never
+    Starlette's plain-text "Internal Server Error")."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception:
+            log.exception("unhandled error answering %s %s", scope.get("method"), scope.get("path"))
+            if started:  # too late for an error response: the connection is closed
+                raise
+            message = "the server could not handle this request; the error is logged"
+            await JSONResponse(error_body("internal_error", message), status_code=500)(scope, receive, send)
 
 
 class DefinitionIn(BaseModel):
@@ -51,6 +84,7 @@ def create_app(store: Store, *, rescore_every: float | None = None, background: 
     ``background`` runs the webhook delivery worker and the SLA / auto-recycle timer beside the scorer."""
 
     scorer = Scorer(store)
+    rescores = PeriodicRescore(store, rescore_every)
     worker = DeliveryWorker(store) if background else None
     timer = LifecycleTimer(store) if background else None
 
@@ -60,7 +94,7 @@ def create_app(store: Store, *, rescore_every: float | None = None, background: 
         for job in (worker, timer):
             if job is not None:
                 job.start()
-        task = asyncio.create_task(_rescore_loop(store, rescore_every)) if rescore_every else None
+        task = asyncio.create_task(rescores.loop()) if rescore_every else None
         yield
         if task is not None:
             task.cancel()
@@ -77,6 +111,8 @@ def create_app(store: Store, *, rescore_every: float | None = None, background: 
     )
     app.state.store = store
     app.state.scorer = scorer
+    app.state.rescores = rescores
+    app.add_middleware(ServerErrors)
     app.state.webhooks, app.state.timer = worker, timer
     app.include_router(routes_rest.router)
     app.include_router(definitions_router)
@@ -85,9 +121,10 @@ def create_app(store: Store, *, rescore_every: float | None = None, background: 
     async def _api_error(_r: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=exc.status)
 
-    @app.exception_handler(HTTPException)
+    @app.exception_handler(HTTPException)  # Starlette's: unknown paths and methods too, not only FastAPI's
     async def _http_error(_r: Request, exc: HTTPException) -> JSONResponse:
-        return JSONResponse(error_body("http_error", str(exc.detail)), status_code=exc.status_code)
+        code = HTTP_CODES.get(exc.status_code, "http_error")
+        return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_r: Request, exc: RequestValidationError) -> JSONResponse:
@@ -115,23 +152,31 @@ def create_app(store: Store, *, rescore_every: float | None = None, background: 
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
+    async def segment_body(request: Request, expected: str) -> tuple[dict[str, Any], ApiKey]:
+        """The key first (401 before any 400), then the body: one that cannot be read or is not a JSON
+        object is kept in ``rejected`` with why, and answered 400."""
+        body = await read_body(request)
+        key = await asyncio.to_thread(authorize, request, body.value if isinstance(body.value, dict) else None, "write")
+        error = body.error or _shape_error(body, expected)
+        if error is not None:
+            await asyncio.to_thread(keep_rejected, store, "segment", body, f"body: {error.message}")
+            raise error
+        value: dict[str, Any] = body.value
+        value.pop("writeKey", None)  # a secret: never stored with the message
+        return value, key
+
     @app.post("/v1/batch", tags=["segment"])
     async def batch(request: Request) -> JSONResponse:
-        body = await json_body(request)
-        if not isinstance(body, dict) or not isinstance(body.get("batch"), list):
-            raise ApiError(400, "invalid_batch", "expected an object with a 'batch' list of messages")
-        key = await asyncio.to_thread(authorize, request, body, "write")
+        body, key = await segment_body(request, "batch")
+        messages = _with_batch_context(body["batch"], body.get("context"))
         result = await asyncio.to_thread(
-            ingest, store, body["batch"], sent_at=body.get("sentAt"), actor=f"key:{key.prefix}", scorer=scorer
+            ingest, store, messages, sent_at=body.get("sentAt"), actor=f"key:{key.prefix}", scorer=scorer
         )
         return JSONResponse(result.to_dict())
 
     def single(kind: str) -> Any:
         async def endpoint(request: Request) -> JSONResponse:
-            body = await json_body(request)
-            if not isinstance(body, dict):
-                raise ApiError(400, "invalid_message", "expected a JSON object")
-            key = await asyncio.to_thread(authorize, request, body, "write")
+            body, key = await segment_body(request, "message")
             body.setdefault("type", kind)
             problems = problems_of(body)
             if problems:  # stored in rejected (listable, replayable), then reported
@@ -153,7 +198,7 @@ def create_app(store: Store, *, rescore_every: float | None = None, background: 
         """Counts of leads, accounts, events, MQLs and rejected input, the last event time, the active
         definition, and the real-time scorer's backlog."""
         scoring = {"pending": scorer.pending, "scored": len(scorer.latencies), "errors": len(scorer.errors)}
-        return {**store.status(), "scorer": scoring}
+        return {**store.status(), "scorer": scoring, "rescore": rescores.to_dict()}
 
     @app.get("/api/metrics", tags=["admin"])
     def metrics(_key: Admin, since: int = 0) -> dict[str, Any]:
@@ -172,6 +217,7 @@ def create_app(store: Store, *, rescore_every: float | None = None, background: 
             "p90": pct(0.9),
             "p99": pct(0.99),
             "max": latencies[-1] if latencies else None,
+            "rescore": rescores.to_dict(),
         }
 
     @app.get("/api/leads/{lead_id}", tags=["admin"])
@@ -180,7 +226,7 @@ def create_app(store: Store, *, rescore_every: float | None = None, background: 
             row = s.get(Lead, lead_id)
             if row is None:
                 raise ApiError(404, "not_found", f"no lead {lead_id!r}")
-            score = s.get(Score, lead_id)
+            score = s.get(Score, lead_id) if row.merged_into is None else None  # scored through its survivor
             return {
                 "lead_id": row.id,
                 "email": row.email,
@@ -212,10 +258,12 @@ def create_app(store: Store, *, rescore_every: float | None = None, background: 
     @app.post("/api/definitions", tags=["admin"])
     def push(body: DefinitionIn, key: Admin) -> dict[str, Any]:
         row = store.push_definition(body.source, author=body.author or f"key:{key.prefix}")
+        result: dict[str, Any] = {"id": row.id, "name": row.name, "version": row.version, "active": body.activate}
         if body.activate:
-            store.activate(row.id, actor=f"key:{key.prefix}")
-            store.score(None, actor=f"key:{key.prefix}")
-        return {"id": row.id, "name": row.name, "version": row.version, "active": body.activate}
+            _, outcome = store.activate_and_rescore(row.id, actor=f"key:{key.prefix}")
+            result["rescored"] = 0 if outcome is None else len(outcome.scores)
+            result["new_mqls"] = [] if outcome is None else outcome.new_mqls
+        return result
 
     @app.post("/api/rescore", tags=["admin"])
     def rescore(key: Admin) -> dict[str, Any]:
@@ -227,11 +275,24 @@ def create_app(store: Store, *, rescore_every: float | None = None, background: 
     return app
 
 
-async def _rescore_loop(store: Store, every: float) -> None:
-    while True:
-        await asyncio.sleep(every)
-        with contextlib.suppress(Exception):  # a failed periodic run is retried on the next tick
-            await asyncio.to_thread(store.score, None)
+def _shape_error(body: Body, expected: str) -> ApiError | None:
+    if expected == "batch" and not (isinstance(body.value, dict) and isinstance(body.value.get("batch"), list)):
+        return ApiError(400, "invalid_batch", "expected an object with a 'batch' list of messages")
+    if expected == "message" and not isinstance(body.value, dict):
+        return ApiError(400, "invalid_message", "expected a JSON object")
+    return None
+
+
+def _with_batch_context(messages: list[Any], context: Any) -> list[Any]:
+    """A batch's ``context`` merged into each message's (the message's own keys win), as Segment does."""
+    if not isinstance(context, dict) or not context:
+        return messages
+    return [
+        {**m, "context": {**context, **m["context"]} if isinstance(m.get("context"), dict) else context}
+        if isinstance(m, dict) and (m.get("context") is None or isinstance(m.get("context"), dict))
+        else m
+        for m in messages
+    ]
 
 
 def app_from_env() -> FastAPI:

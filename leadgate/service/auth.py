@@ -9,6 +9,9 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import re
+import zlib
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -41,17 +44,68 @@ def _token(request: Request, body: dict[str, Any] | None) -> str | None:
     return None
 
 
-async def json_body(request: Request) -> Any:
+@dataclass
+class Body:
+    """A request body as received (decompressed when that worked) and its JSON value, or why it has none."""
+
+    raw: bytes
+    value: Any = None
+    error: ApiError | None = None
+
+    def rejected_payload(self) -> dict[str, Any]:
+        """What ``rejected`` keeps of a body that could not be read: its first ``KEEP``, as text when
+        it is text (a ``writeKey`` in it redacted), else base64."""
+        try:
+            text = WRITE_KEY.sub(r"\1[redacted]\2", self.raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            text = None
+        if text is None or "\x00" in text:  # not text (PostgreSQL's JSON cannot hold NUL either)
+            head: dict[str, Any] = {"body_base64": base64.b64encode(self.raw[:KEEP]).decode()}
+            return {**head, "bytes": len(self.raw), "truncated": len(self.raw) > KEEP}
+        return {"body": text[:KEEP], "bytes": len(self.raw), "truncated": len(text) > KEEP}
+
+
+KEEP = 64 * 1024  # what is kept of an unreadable body: its first 64 Ki characters (bytes when not text)
+WRITE_KEY = re.compile(r'("writeKey"\s*:\s*")[^"]*(")')
+
+
+async def read_body(request: Request) -> Body:
+    """The body parsed as JSON (gunzipped first with ``Content-Encoding: gzip``); problems are returned, not
+    raised, so the caller can check the key first and keep what could not be read."""
     raw = await request.body()
     if request.headers.get("content-encoding", "").lower() == "gzip":
         try:
             raw = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
-            raise ApiError(400, "bad_gzip", f"the body is not valid gzip: {exc}") from None
+        except (OSError, EOFError, zlib.error) as exc:
+            return Body(raw, error=ApiError(400, "bad_gzip", f"the body is not valid gzip: {exc}"))
     try:
-        return json.loads(raw or b"{}")
+        return Body(raw, json.loads(raw or b"{}"))
     except json.JSONDecodeError as exc:
-        raise ApiError(400, "bad_json", f"the body is not valid JSON: {exc.msg} at position {exc.pos}") from None
+        message = f"the body is not valid JSON: {exc.msg} at position {exc.pos}"
+        return Body(raw, error=ApiError(400, "bad_json", message))
+    except ValueError as exc:  # not UTF-8 (or -16, -32) text
+        return Body(raw, error=ApiError(400, "bad_json", f"the body is not valid JSON: {exc}"))
+
+
+def keep_rejected(store: Store, source: str, body: Body, problem: str, kind: str | None = None) -> None:
+    """Keep a body that could not be read, or is not what the endpoint takes, in ``rejected`` with why
+    (listable; replayable with a corrected version): nothing sent is lost silently.  ``kind``: the native
+    record the body should have held (``replay.py`` then checks a correction as one)."""
+    payload = body.rejected_payload() if body.error is not None else body.value
+    if not isinstance(payload, dict):
+        payload = {"body": payload}
+    if kind is not None:
+        payload = {"kind": kind, "record": None, **payload}
+    with store.session() as s, s.begin():
+        store.reject(s, source, {k: v for k, v in payload.items() if k != "writeKey"}, [problem])
+
+
+async def json_body(request: Request) -> Any:
+    """The body as JSON, or a 400 (``bad_gzip``, ``bad_json``)."""
+    body = await read_body(request)
+    if body.error is not None:
+        raise body.error
+    return body.value
 
 
 def authorize(request: Request, body: dict[str, Any] | None, scope: str) -> ApiKey:

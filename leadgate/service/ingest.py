@@ -2,9 +2,11 @@
 
 Framework-free (the HTTP app is a thin layer over ``ingest``).  Each message is checked on its own: the
 good ones of a batch are stored, each bad one is reported with every problem and kept in ``rejected`` for
-replay.  Events are idempotent by ``messageId`` (a message without one gets a content hash, so an exact
-retry is still recognised).  Client clock skew is corrected as Segment does: the time the client stamped
-is shifted by ``receivedAt − sentAt``.
+replay.  Every message is idempotent by ``messageId`` (a message without one gets a content hash, so an
+exact retry is still recognised): events are kept in ``events``, identify / group / alias messages raw in
+``messages``, and a retried one is reported as a duplicate and not applied again.  A track message whose
+properties carry an ``email`` (a form submission) identifies its lead as identify would.  Client clock
+skew is corrected as Segment does (``event_time``).
 """
 
 from __future__ import annotations
@@ -92,34 +94,50 @@ def problems_of(msg: Any) -> list[str]:
             _time(msg.get(key))
         except (ValueError, TypeError):
             problems.append(f"{key}: expected an ISO-8601 time, found {msg.get(key)!r}")
-    email = _email_of(msg)
-    if email is not None:
+    found = _email_field(msg)
+    if found is not None:
         try:
-            check_email(email)
+            check_email(found[1])
         except EmailProblem as exc:
-            problems.append(f"traits.email: {exc}")
+            problems.append(f"{found[0]}: {exc}")
     return problems
 
 
-def _email_of(msg: dict[str, Any]) -> str | None:
-    for doc in (
-        msg.get("traits"),
-        (msg.get("context") or {}).get("traits") if isinstance(msg.get("context"), dict) else None,
-    ):
+def _email_field(msg: dict[str, Any]) -> tuple[str, str] | None:
+    """Where the message names its person's email, and the address: identify traits (``context.traits`` for
+    RudderStack), or the properties of a track message (a form submission)."""
+    context = msg.get("context")
+    places = [("traits.email", msg.get("traits")), ("context.traits.email", (context or {}).get("traits"))]
+    if msg.get("type") == "track":
+        places.append(("properties.email", msg.get("properties")))
+    for name, doc in places:
         if isinstance(doc, dict) and isinstance(doc.get("email"), str):
-            return str(doc["email"])
+            return name, str(doc["email"])
     return None
 
 
+def _email_of(msg: dict[str, Any]) -> str | None:
+    found = _email_field(msg)
+    return None if found is None else found[1]
+
+
 def event_time(msg: dict[str, Any], sent_at: datetime | None, received_at: datetime) -> datetime:
-    """When it happened: the client's stamp, shifted by the client's clock error (receivedAt − sentAt)."""
-    stamped = _time(msg.get("timestamp")) or _time(msg.get("originalTimestamp"))
-    sent = _time(msg.get("sentAt")) or sent_at
+    """When it happened, as Segment computes ``timestamp`` (docs/service.md, "Timestamps").
+
+    The client's stamp is ``originalTimestamp``, or a ``timestamp`` passed without one (what the server-side
+    libraries send); with ``sentAt`` (the message's, else the batch's) it is corrected for the client's clock
+    error: ``receivedAt − (sentAt − stamp)``.  A message carrying both ``timestamp`` and
+    ``originalTimestamp`` has its ``timestamp`` computed already: it is used as it is."""
+    timestamp, original = _time(msg.get("timestamp")), _time(msg.get("originalTimestamp"))
+    if timestamp is not None and original is not None:
+        return timestamp
+    stamped = original or timestamp
     if stamped is None:
         return received_at
+    sent = _time(msg.get("sentAt")) or sent_at
     if sent is None:
         return stamped
-    return stamped + (received_at - sent)
+    return received_at - (sent - stamped)
 
 
 def ingest(
@@ -144,8 +162,8 @@ def ingest(
     for index, msg in enumerate(messages):
         problems = problems_of(msg)
         if problems:
-            message_id = msg.get("messageId") if isinstance(msg, dict) else None
-            result.rejected.append({"index": index, "messageId": message_id, "problems": problems})
+            given = msg.get("messageId") if isinstance(msg, dict) else None
+            result.rejected.append({"index": index, "messageId": given, "problems": problems})
             bad.append((msg if isinstance(msg, dict) else {"message": msg}, problems))
             continue
         event = _event(msg, "", batch_sent, received, source) if msg["type"] in EVENT_TYPES else None
@@ -155,11 +173,17 @@ def ingest(
         for payload, problems in bad:
             store.reject(s, source, payload, problems)
         pending: list[IncomingEvent] = []
+        kept: list[dict[str, Any]] = []
         known = store.prefetch(s, _identity_pairs(messages))
-        emails = (_email_of(msg) for msg, event in good if event is None)
+        emails = (_email_of(msg) for msg, _ in good)
         prefetch_domains(s, {d for e in emails if e and (d := email_domain(e.lower()))})
-        result.touched, result.accepted = set(), 0
+        seen = store.seen_messages(s, (message_id(msg) for msg, event in good if event is None))
+        result.touched, result.accepted, result.duplicates = set(), 0, 0
         for msg, event in good:
+            mid = message_id(msg) if event is None else ""
+            if event is None and mid in seen:  # a retried identify / group / alias: not applied again
+                result.duplicates += 1
+                continue
             lead_id = _known_lead(s, msg, known) if event is not None else None
             if lead_id is None:
                 lead_id = _apply(store, s, msg, received, actor, known)
@@ -167,10 +191,15 @@ def ingest(
             if event is not None:
                 event.lead_id = lead_id
                 pending.append(event)
+            else:
+                seen.add(mid)
+                kept.append({"message_id": mid, "type": msg["type"], "lead_id": lead_id, "received_at": received,
+                             "source": source, "payload": msg})  # fmt: skip
             result.accepted += 1
+        store.record_messages(s, kept)
         fresh = store.record_events(s, pending)
-        result.duplicates = len(pending) - len(fresh)
-        result.accepted -= result.duplicates
+        result.duplicates += len(pending) - len(fresh)
+        result.accepted -= len(pending) - len(fresh)
 
     in_transaction(store, write)
     if score and result.touched and scorer is not None:
@@ -229,30 +258,50 @@ def _apply(
     email = _email_of(msg)
     normalized = check_email(email) if email else None
     if msg["type"] == "alias":
-        lead = store.resolve(s, user_id=user_id, at=received, actor=actor)
-        previous = str(msg["previousId"])
-        for kind in ("user_id", "anonymous_id"):
-            other = store.find(s, kind, previous)
-            if other is not None and other.id != lead.id:
-                store.merge(s, other, lead, actor, received)
-        return lead.id
+        return _alias(store, s, str(user_id), str(msg["previousId"]), received, actor, known)
     lead = store.resolve(
         s, user_id=user_id, anonymous_id=anonymous_id, email=normalized, at=received, actor=actor, known=known
     )
+    updates: dict[str, Any] = {}
     if msg["type"] == "identify":
         traits = msg.get("traits") or (msg.get("context") or {}).get("traits") or {}
         updates = {k: v for k, v in flatten(traits).items() if k not in ("email", "id")}
-        if normalized:
-            updates.update(learn_email(s, store, lead, normalized, received))
+    if normalized and (msg["type"] == "identify" or lead.email_normalized != normalize_email(normalized)):
+        updates.update(learn_email(s, store, lead, normalized, received))  # identify, or a form's new address
+    if updates:
         lead.traits = {**lead.traits, **updates}
         lead.updated_at = received
         flags = consent.from_traits(updates)
         if flags:
             consent.update(s, lead, flags, source="traits", actor=actor, now=received)
-    elif msg["type"] == "group":
+    if msg["type"] == "group":
         traits = flatten(msg.get("traits") or {})
         store.upsert_account(s, str(msg["groupId"]), traits, at=received)
         lead.account_id = str(msg["groupId"])
+    return lead.id
+
+
+def _alias(
+    store: Store,
+    s: Session,
+    user_id: str,
+    previous: str,
+    received: datetime,
+    actor: str,
+    known: dict[tuple[str, str], str | None] | None,
+) -> str:
+    """``previousId`` (an earlier user id or an anonymous id) is the same person as ``userId``: their leads
+    merge into the user id's.  A previous id never seen before is kept as an anonymous id of the lead, so
+    what it sends later joins it.  ``known`` (the batch's identity cache) is kept current."""
+    lead = store.resolve(s, user_id=user_id, at=received, actor=actor, known=known)
+    others = [(kind, store.find(s, kind, previous)) for kind in ("user_id", "anonymous_id")]
+    for _kind, other in others:
+        if other is not None and other.id != lead.id:
+            store.merge(s, other, lead, actor, received)
+            if known is not None:
+                known.update({key: lead.id for key, value in known.items() if value == other.id})
+    if all(other is None for _, other in others) and previous != user_id:
+        store.resolve(s, user_id=user_id, anonymous_id=previous, at=received, actor=actor, known=known)
     return lead.id
 
 

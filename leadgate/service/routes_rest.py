@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 
 from leadgate.errors import InputError
 from leadgate.inputs.mapping import parse_mapping
-from leadgate.service.auth import ApiError, Writer, json_body
+from leadgate.service.auth import ApiError, Writer, keep_rejected, read_body
 from leadgate.service.imports import KINDS, import_file
 from leadgate.service.records import MODELS, submit
 from leadgate.store.store import Store
@@ -53,12 +53,16 @@ def _body(kind: str) -> dict[str, Any]:
 
 
 async def _submit(request: Request, key: Any, kind: str) -> JSONResponse:
-    body = await json_body(request)
+    store: Store = request.app.state.store
+    read = await read_body(request)
+    if read.error is not None:  # kept in rejected with why, like a bad record
+        await asyncio.to_thread(keep_rejected, store, "api", read, f"body: {read.error.message}", kind)
+        raise read.error
+    body = read.value
     many = isinstance(body, list)
     items = body if many else [body]
     if len(items) > MAX_ITEMS:
         raise ApiError(413, "too_many", f"at most {MAX_ITEMS} records per request; import a file for more")
-    store: Store = request.app.state.store
     result = await asyncio.to_thread(submit, store, kind, items, actor=f"key:{key.prefix}")
     if result.touched:
         request.app.state.scorer.submit(sorted(result.touched))

@@ -7,16 +7,24 @@ is being scored wait for the next one.  Under a definition with account roll-ups
 records) the accounts' other leads with them, so ``new_mqls`` can name a colleague of the lead whose event
 made the account qualify.  ``latencies`` keeps, per scored lead, the seconds from hand-over
 to the score being committed (what the live benchmark reports).
+
+``PeriodicRescore`` re-scores everyone as of now at an interval, inside ``leadgate serve``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import threading
 import time
 from collections import deque
 from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
 
 from leadgate.store.store import Store
+
+log = logging.getLogger("leadgate.service")
 
 
 class Scorer:
@@ -91,3 +99,42 @@ class Scorer:
                 with self._cond:
                     self._busy = False
                     self._cond.notify_all()
+
+
+class PeriodicRescore:
+    """Everyone re-scored as of now every ``every`` seconds (decay and closing windows move scores too), run
+    by ``leadgate serve``.  A failed run is logged with its traceback, counted, and retried on the next
+    tick; ``to_dict`` is what ``/api/status`` and ``/api/metrics`` show."""
+
+    def __init__(self, store: Store, every: float | None):
+        self.store = store
+        self.every = every
+        self.runs = 0
+        self.failures = 0
+        self.last_run_at: str | None = None
+        self.last_error: str | None = None
+
+    async def loop(self) -> None:
+        while self.every:
+            await asyncio.sleep(self.every)
+            await asyncio.to_thread(self.run_once)
+
+    def run_once(self) -> None:
+        try:
+            self.store.score(None)
+        except Exception as exc:
+            self.failures += 1
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            log.exception("periodic re-scoring failed (retried in %s s)", self.every)
+        else:
+            self.runs += 1
+        self.last_run_at = datetime.now(UTC).isoformat(timespec="seconds")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "every_seconds": self.every,
+            "runs": self.runs,
+            "failures": self.failures,
+            "last_run_at": self.last_run_at,
+            "last_error": self.last_error,
+        }

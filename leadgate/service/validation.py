@@ -17,8 +17,8 @@ FREE_MAIL = frozenset({
     "yandex.com", "qq.com", "163.com", "126.com", "zoho.com", "fastmail.com", "tutanota.com", "hey.com",
     "orange.fr", "free.fr", "laposte.net", "libero.it", "t-online.de", "rediffmail.com", "naver.com",
 })  # fmt: skip
-BOT_AGENT = re.compile(
-    r"bot|crawl|spider|slurp|headless|phantomjs|puppeteer|playwright|selenium|python-requests|curl/|wget/"
+BOT_AGENT = re.compile(  # "bot" but not the Cubot phones' "CUBOT"
+    r"(?<!cu)bot|crawl|spider|slurp|headless|phantomjs|puppeteer|playwright|selenium|python-requests|curl/|wget/"
     r"|httpclient|facebookexternalhit|preview",
     re.IGNORECASE,
 )

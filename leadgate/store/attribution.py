@@ -131,15 +131,17 @@ def capture(s: Session, events: Iterable[TouchEvent], now: datetime) -> None:
             earliest[e.lead_id] = e
     if not earliest:
         return
-    current = {
-        row.lead_id: row
-        for row in s.scalars(select(LeadAttribution).where(LeadAttribution.lead_id.in_(list(earliest))))
-    }
+    # only the times: most leads already have an earlier first touch, and loading their rows is the cost
+    query = select(LeadAttribution.lead_id, LeadAttribution.first_seen_at).where(
+        LeadAttribution.lead_id.in_(list(earliest))
+    )
+    current: dict[str, datetime] = {lead_id: seen for lead_id, seen in s.execute(query)}
     for lead_id, e in earliest.items():
-        row = current.get(lead_id)
-        if row is not None and row.first_seen_at <= e.ts:
+        seen = current.get(lead_id)
+        if seen is not None and seen <= e.ts:
             continue
         fields = touch_of(e)
+        row = None if seen is None else s.get(LeadAttribution, lead_id)
         if row is None:
             s.add(LeadAttribution(lead_id=lead_id, first_seen_at=e.ts, updated_at=now, **fields))
         else:

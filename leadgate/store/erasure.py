@@ -1,11 +1,11 @@
 """Erasure (right to be forgotten): a lead's personal data and events go, everywhere, in one transaction.
 
-The lead and every lead merged into it, with their identities, events, model predictions, scores and
-history, lifecycle rows, first touch, consent, outbox events and deliveries with their log, rejected input
-and audit entries that name them.  Opportunities keep their amounts (revenue is the company's record) but
-lose the link to the person and their free-text name.  Accounts (companies) and trained models (aggregate
-statistics, no lead ids) are not personal data and stay.  One audit entry remains: ``lead.erased`` with a
-random subject and the count of rows removed per table.
+The lead and every lead merged into it, with their identities, events, identify / group / alias
+messages, model predictions, scores and history, lifecycle rows, first touch, consent, outbox events and
+deliveries with their log, rejected input and audit entries that name them.  Opportunities keep their
+amounts (revenue is the company's record) but lose the link to the person and their free-text name.
+Accounts (companies) and trained models (aggregate statistics, no lead ids) are not personal data and stay.
+One audit entry remains: ``lead.erased`` with a random subject and the count of rows removed per table.
 
 "Name them": a JSON string (or the audit subject) that is one of the person's ids, emails or identity
 values, or holds one between non-word characters (``mailto:ann@x.test``, not ``joann@x.test``), ignoring
@@ -31,6 +31,7 @@ from leadgate.store.models import (
     Event,
     Identity,
     Lead,
+    Message,
     Prediction,
     Rejected,
     Score,
@@ -149,6 +150,8 @@ def erase(store: Store, lead_id: str, *, actor: str) -> dict[str, Any]:
         run("scores", delete(Score).where(Score.lead_id.in_(ids)))
         run("score_history", delete(ScoreHistory).where(ScoreHistory.lead_id.in_(ids)))
         run("events", delete(Event).where(Event.lead_id.in_(ids)))
+        messages = _naming(s, Message.id, [Message.payload], values)
+        run("messages", delete(Message).where(or_(Message.lead_id.in_(ids), Message.id.in_(messages))))
         run("identities", delete(Identity).where(Identity.lead_id.in_(ids)))
         rejected = _naming(s, Rejected.id, [Rejected.payload, Rejected.problems], values)
         run("rejected", delete(Rejected).where(Rejected.id.in_(rejected)))

@@ -105,6 +105,22 @@ class Event(Base):
     is_bot: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class Message(Base):
+    """A Segment identify, group or alias message as it was accepted (track, page and screen messages are
+    ``events``): kept raw, and idempotent by message id, so a retried one is recognised and not applied
+    again (migration 0007)."""
+
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    message_id: Mapped[str] = mapped_column(String(200), unique=True)
+    type: Mapped[str] = mapped_column(String(16))
+    lead_id: Mapped[str] = mapped_column(ForeignKey("leads.id"), index=True)
+    received_at: Mapped[datetime] = mapped_column(index=True)
+    source: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]]
+
+
 class Prediction(Base):
     """A model's probability of the outcome for a lead, with its top factors (written by ``leadgate
     predict``).  Definitions read it with ``predicted`` conditions: the latest of a model scored at or

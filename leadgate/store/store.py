@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 import pyarrow as pa
-from sqlalchemy import Engine, Table, bindparam, insert, select, update
+from sqlalchemy import Engine, Table, bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -44,6 +44,7 @@ from leadgate.store.models import (
     Event,
     Identity,
     Lead,
+    Message,
     Prediction,
     Rejected,
     Score,
@@ -51,6 +52,7 @@ from leadgate.store.models import (
 )
 from leadgate.store.predictions import IncomingPrediction, record_predictions
 from leadgate.store.rollup import with_account_peers
+from leadgate.store.status import status as status_report
 from leadgate.store.views import VIEW_NAMES, view_statements
 
 SCOPES = frozenset({"write", "sales", "admin"})  # sales: feedback, first touch, opportunities, consent
@@ -231,10 +233,11 @@ class Store:
         return None if ident is None else self._live(s, ident.lead_id)
 
     def merge(self, s: Session, loser: Lead, survivor: Lead, actor: str, now: datetime) -> None:
-        """Move the loser's history to the survivor; scoring then counts the union once."""
-        s.execute(update(Event).where(Event.lead_id == loser.id).values(lead_id=survivor.id))
-        s.execute(update(Identity).where(Identity.lead_id == loser.id).values(lead_id=survivor.id))
-        s.execute(update(Prediction).where(Prediction.lead_id == loser.id).values(lead_id=survivor.id))
+        """Move the loser's history to the survivor; scoring then counts the union once.  The loser's current
+        score goes (its history stays): a merged lead is scored only through its survivor."""
+        for model in (Event, Identity, Prediction, Message):
+            s.execute(update(model).where(model.lead_id == loser.id).values(lead_id=survivor.id))
+        s.execute(delete(Score).where(Score.lead_id == loser.id))
         survivor.traits = {**loser.traits, **survivor.traits}
         if survivor.email is None and loser.email is not None:
             email, loser.email_normalized = loser.email, None
@@ -290,10 +293,13 @@ class Store:
         now = utcnow()
         fresh: list[IncomingEvent] = []
         rows: list[dict[str, Any]] = []
+        merged: dict[str, str] = s.info.get("merged", {})
         for e in events:
             if e.message_id in seen:
                 continue
             seen.add(e.message_id)
+            while e.lead_id in merged:  # its lead merged into another after it was resolved (same transaction)
+                e.lead_id = merged[e.lead_id]
             fresh.append(e)
             rows.append({
                 "message_id": e.message_id, "lead_id": e.lead_id, "event": e.event, "ts": e.ts,
@@ -306,6 +312,31 @@ class Store:
             s.execute(insert(_table(Event)).on_conflict_do_nothing(index_elements=["message_id"]), rows)
         attribution.capture(s, fresh, now)
         return fresh
+
+    def seen_messages(self, s: Session, message_ids: Iterable[str]) -> set[str]:
+        """Which of these identify / group / alias message ids are stored already (``record_messages``)."""
+        ids = sorted(set(message_ids))
+        seen: set[str] = set()
+        for start in range(0, len(ids), 500):
+            query = select(Message.message_id).where(Message.message_id.in_(ids[start : start + 500]))
+            seen.update(s.scalars(query))
+        return seen
+
+    def record_messages(self, s: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Keep identify / group / alias messages as received (``message_id``, ``type``, ``lead_id``,
+        ``received_at``, ``source``, ``payload``), in one bulk insert; one racing in from another
+        transaction with the same message id is skipped."""
+        if rows:
+            merged: dict[str, str] = s.info.get("merged", {})
+            kept = []
+            for row in rows:
+                lead_id = row["lead_id"]
+                while lead_id in merged:  # merged into another after it was resolved (same transaction)
+                    lead_id = merged[lead_id]
+                kept.append({**row, "lead_id": lead_id})
+            s.flush()  # leads created in this transaction first
+            insert = sqlite_insert if self.dialect == "sqlite" else pg_insert
+            s.execute(insert(_table(Message)).on_conflict_do_nothing(index_elements=["message_id"]), kept)
 
     def record_predictions(self, rows: Iterable[IncomingPrediction | Mapping[str, Any]]) -> list[str]:
         """Store model predictions (``predictions.py``: all rows or, on any bad row, none); returns the live
@@ -340,7 +371,20 @@ class Store:
             )
         return row
 
-    def activate(self, version_id: int, actor: str) -> DefinitionVersion:
+    def activate(self, version_id: int, actor: str, *, rescore: bool = True) -> DefinitionVersion:
+        """Make this version the active one and, unless ``rescore`` is False, re-score everyone under it as
+        of now (``activate_and_rescore``): a new definition changes scores, and MQLs, at once."""
+        if rescore:
+            return self.activate_and_rescore(version_id, actor)[0]
+        return self._set_active(version_id, actor)
+
+    def activate_and_rescore(self, version_id: int, actor: str) -> tuple[DefinitionVersion, ScoreOutcome | None]:
+        """Activate this version and re-score every lead under it as of now; returns the version and what
+        the re-scoring did (leads scored, new MQLs).  Every caller (CLI, API, library) activates this way."""
+        row = self._set_active(version_id, actor)
+        return row, self.score(None, actor=actor)
+
+    def _set_active(self, version_id: int, actor: str) -> DefinitionVersion:
         with self.session() as s, s.begin():
             row = s.get(DefinitionVersion, version_id)
             if row is None:
@@ -403,9 +447,12 @@ class Store:
                 conn.exec_driver_sql(statement)
             result = conn.exec_driver_sql(query.sql())
             names = list(result.keys())
-            rows = [dict(zip(names, r, strict=True)) for r in result.fetchall()]
+            rows = result.fetchall()
             conn.rollback()
-        table = pa.Table.from_pylist(rows) if rows else pa.table({n: pa.array([], pa.string()) for n in names})
+        if rows:  # column by column: a tenth of the time of building a dict per row (Table.from_pylist)
+            table = pa.table({name: list(column) for name, column in zip(names, zip(*rows, strict=True), strict=True)})
+        else:
+            table = pa.table({n: pa.array([], pa.string()) for n in names})
         scores = ScoreTable(table, query).to_scores()
         new_mqls = self._record_scores(scores, version.id, when.replace(tzinfo=None), actor)
         return ScoreOutcome(scores=scores, new_mqls=new_mqls, definition_version=version.id)
@@ -517,6 +564,5 @@ class Store:
     # -- status ------------------------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
         """Counts and times of what is in the store (``status.py``)."""
-        from leadgate.store.status import status
-
-        return status(self)
+        with self.reader() as s:
+            return status_report(s, self.url)

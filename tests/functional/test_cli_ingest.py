@@ -1,4 +1,5 @@
-"""Functional: the real `leadgate import`, `rejected` and `status` commands on the sample exports."""
+"""Functional: the real `leadgate import`, `rejected` and `status` commands on the sample exports, against
+SQLite (and PostgreSQL in its suite)."""
 
 from __future__ import annotations
 
@@ -14,15 +15,15 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "imports"
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def leadgate(db: Path, *args: str | Path) -> subprocess.CompletedProcess[str]:
+def leadgate(db: str, *args: str | Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "leadgate.cli", *map(str, args), "--database", f"sqlite:///{db}"],
+        [sys.executable, "-m", "leadgate.cli", *map(str, args), "--database", db],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
 
 
-def test_import_list_fix_and_replay(tmp_path: Path) -> None:
-    db = tmp_path / "store.db"
+def test_import_list_fix_and_replay(tmp_path: Path, store_url: str) -> None:
+    db = store_url
     assert leadgate(db, "definitions", "push", EXAMPLES / "classic.yaml", "--author", "t", "--activate").returncode == 0
     leads = leadgate(db, "import", "leads", FIXTURES / "hubspot_contacts.csv", "--mapping",
                      EXAMPLES / "mappings" / "hubspot_contacts.yaml")  # fmt: skip
@@ -44,8 +45,8 @@ def test_import_list_fix_and_replay(tmp_path: Path) -> None:
     assert re.search(r"mqls\s+1\n", status.stdout) and re.search(r"rejected pending\s+5\n", status.stdout)
 
 
-def test_bad_mapping_and_bad_replay_exit_2_without_traceback(tmp_path: Path) -> None:
-    db = tmp_path / "store.db"
+def test_bad_mapping_and_bad_replay_exit_2_without_traceback(tmp_path: Path, store_url: str) -> None:
+    db = store_url
     mapping = tmp_path / "m.yaml"
     mapping.write_text("kind: leads\ncolumns: {Email: emial}\n")
     bad = leadgate(db, "import", "leads", FIXTURES / "hubspot_contacts.csv", "--mapping", mapping)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 import uvicorn
@@ -44,11 +46,11 @@ def ready_store(url: str) -> Store:
     return store
 
 
-@pytest.fixture
-def server(store_url: str) -> Iterator[Server]:
-    store = ready_store(store_url)
+@contextlib.contextmanager
+def serving(store: Store, **options: Any) -> Iterator[Server]:
+    """``create_app(store, **options)`` served by uvicorn on a free loopback port, with a write and an admin key."""
     port = _free_port()
-    app = create_app(store)
+    app = create_app(store, **options)
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
@@ -56,13 +58,22 @@ def server(store_url: str) -> Iterator[Server]:
     deadline = time.time() + 10
     while not srv.started and time.time() < deadline:
         time.sleep(0.02)
-    yield Server(
-        f"http://127.0.0.1:{port}",
-        store,
-        store.create_key("test write", "write"),
-        store.create_key("test admin", "admin"),
-        app,
-    )
-    srv.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield Server(
+            f"http://127.0.0.1:{port}",
+            store,
+            store.create_key("test write", "write"),
+            store.create_key("test admin", "admin"),
+            app,
+        )
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def server(store_url: str) -> Iterator[Server]:
+    store = ready_store(store_url)
+    with serving(store) as srv:
+        yield srv
     store.engine.dispose()

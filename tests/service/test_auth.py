@@ -39,3 +39,19 @@ def test_a_write_key_can_only_ingest(server: Server) -> None:
         if path.startswith("/api/") and method == "GET":
             response = httpx.request(method, server.url + path, auth=(server.write_key, ""))
             assert response.status_code == 403, f"{method} {path} answered {response.status_code} to a write key"
+
+
+#: What a write key may call: the Segment API and the native records and imports.
+INGEST = {("POST", p) for p in ("/api/leads", "/api/accounts", "/api/events", "/api/imports/x")}
+
+
+def test_a_write_key_cannot_change_anything_but_ingest(server: Server) -> None:
+    changing = [(m, p) for m, p in _endpoints(server) if m in ("POST", "PUT", "PATCH", "DELETE")]
+    assert {("POST", "/api/definitions"), ("POST", "/api/rescore"), ("POST", "/api/rejected/x/replay")} <= set(changing)
+    for method, path in changing:
+        if path.startswith("/v1/") or (method, path) in INGEST:
+            continue
+        response = httpx.request(method, server.url + path, json={}, auth=(server.write_key, ""))
+        assert response.status_code == 403, f"{method} {path} answered {response.status_code} to a write key"
+        assert response.json()["error"]["code"] == "forbidden"
+    assert server.store.status()["active_definition"]["version"] == "1"  # nothing was changed

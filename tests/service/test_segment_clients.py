@@ -69,6 +69,11 @@ def test_write_keys_only_ingest_and_errors_have_one_shape(server: Server) -> Non
     missing = httpx.get(f"{server.url}/api/status")
     assert missing.status_code == 401 and missing.json()["error"]["code"] == "unauthorized"
     assert httpx.get(f"{server.url}/health").json() == {"status": "ok"}
+    unknown = httpx.get(f"{server.url}/api/nothing-here", auth=(server.admin_key, ""))
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "not_found"
+    wrong = httpx.delete(f"{server.url}/v1/batch", auth=(server.write_key, ""))
+    assert wrong.status_code == 405 and wrong.json()["error"]["code"] == "method_not_allowed"
+    assert "POST" in wrong.headers["allow"]
     server.store.revoke_key(server.admin_key.split("_")[1])
     assert httpx.get(f"{server.url}/api/status", auth=(server.admin_key, "")).status_code == 401
 
@@ -109,3 +114,54 @@ def test_clock_skew_is_corrected_from_sent_at(server: Server) -> None:
         stored = s.scalars(select(Event)).one()
     happened = datetime.now(UTC).replace(tzinfo=None) - timedelta(minutes=10)
     assert abs((stored.ts - happened).total_seconds()) < 30
+
+
+def test_page_alias_identify_track_in_one_flush_of_the_real_client(server: Server) -> None:
+    """The browser's anonymous visits, then sign-up: alias (anonymous id → the new user id), identify and
+    track that user id, all in the one batch the client flushes.  One lead, history joined, counted once."""
+    from segment.analytics import Client
+
+    errors: list[Exception] = []
+    client = Client(server.write_key, host=server.url, on_error=lambda e, _b: errors.append(e), upload_size=100)
+    now = datetime.now(UTC)
+    for i in range(3):
+        client.page(anonymous_id="anon-flush", name="Pricing", properties={"path": "/pricing"},
+                    timestamp=now - timedelta(hours=i + 1))  # fmt: skip
+    client.alias(previous_id="anon-flush", user_id="user-flush")
+    client.identify(user_id="user-flush", traits={"email": "flush@acme-corp.io", "title": "VP Sales"})
+    for name in ("demo_requested", "trial_started", "webinar_attended"):
+        client.track(user_id="user-flush", event=name, properties={}, timestamp=now - timedelta(minutes=5))
+    client.flush()
+    client.shutdown()
+    assert errors == []
+    server.settle()
+    from sqlalchemy import select
+
+    from leadgate.store.models import Event, Message
+
+    with server.store.reader() as s:
+        arrivals = set(s.scalars(select(Event.received_at)))
+        kept = {m.type: m.lead_id for m in s.scalars(select(Message))}
+    assert len(arrivals) == 1  # one batch
+    assert kept == {"alias": "user-flush", "identify": "user-flush"}
+    found = lead(server, "user-flush")
+    assert found["score"]["contributions"]["pricing_3x"]["count"] == 3
+    assert found["score"]["total"] == 15 + 25 + 30 + 10 + 15  # title, demo, trial, webinar, pricing: each once
+    assert lead(server, "anon:anon-flush")["merged_into"] == "user-flush"
+    assert lead(server, "anon:anon-flush")["score"] is None
+    assert server.store.status()["leads"] == 1
+
+
+def test_a_form_submitted_through_the_real_client_identifies_the_visitor(server: Server) -> None:
+    from segment.analytics import Client
+
+    client = Client(server.write_key, host=server.url, sync_mode=True)
+    client.page(anonymous_id="anon-form", name="Contact", properties={"path": "/contact"})
+    client.track(anonymous_id="anon-form", event="Form Submitted",
+                 properties={"email": "Eve@Acme-Corp.io", "form": "contact"})  # fmt: skip
+    server.settle()
+    found = lead(server, "anon:anon-form")
+    assert found["email"] == "Eve@acme-corp.io" and found["account_id"] == "acme-corp.io"
+    assert found["traits"]["email_free"] is False
+    status = server.store.status()
+    assert (status["leads"], status["known_leads"], status["events"]) == (1, 1, 2)

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from leadgate.errors import NotFoundError
+from leadgate.service.ingest import ingest
 from leadgate.store import erasure, feedback, outbox, revenue
 from leadgate.store.clock import utcnow
 from leadgate.store.models import AuditEntry, Base, Lead, Prediction
@@ -68,6 +69,8 @@ def test_nothing_of_an_erased_person_remains(store: Store) -> None:
     add_lead(store, ZED, email=EMAIL, traits=traits)
     add_lead(store, "other-1")  # someone else, who must be untouched
     predict(store, "other-1", 0.5)
+    identify = {"type": "identify", "userId": ZED, "traits": {"name": "Zebulon Quixote"}, "messageId": "m-z"}
+    assert ingest(store, [identify], score=False).accepted == 1  # kept raw in messages
     with store.session() as s, s.begin():
         store.resolve(s, user_id=ZED, anonymous_id="anon-zed-91")  # merge
         lead = s.get(Lead, ZED)
@@ -86,6 +89,8 @@ def test_nothing_of_an_erased_person_remains(store: Store) -> None:
     assert all(mark in before for mark in MARKS)
     with store.session() as s:
         assert s.query(Prediction).count() == 3
+    holding = {line.split(":", 1)[0] for line in before.splitlines() if any(mark in line for mark in MARKS)}
+    assert {"messages", "predictions", "events", "identities", "scores", "leads"} <= holding
     other_before = [line for line in before.splitlines() if "other-1" in line and "webhook" not in line]
 
     result = erasure.erase(store, "anon:anon-zed-91", actor="dpo")  # any of the person's ids will do

@@ -12,8 +12,8 @@ from sqlalchemy import inspect, select
 
 import leadgate
 from leadgate.inputs.dataset import TS_TYPE, Dataset
-from leadgate.store.models import AuditEntry, Event, Lead, Score, StageChange
-from leadgate.store.store import IncomingEvent, Store, to_micros
+from leadgate.store.models import AuditEntry, Event, Lead, Score, ScoreHistory, StageChange
+from leadgate.store.store import IncomingEvent, Store, to_micros, utcnow
 from tests.conftest import EXAMPLES
 
 NOW = datetime(2026, 11, 1, 12, 0, 0)
@@ -202,3 +202,78 @@ def test_a_user_id_merged_by_email_keeps_resolving_to_the_survivor(store: Store)
     with store.session() as s:
         assert s.get(Lead, "crm-1").merged_into == "crm-2"  # type: ignore[union-attr]
         assert s.get(Lead, "crm-2").merged_into is None  # type: ignore[union-attr]
+
+
+#: demo 25 + trial 30 + webinar 10 + case study 10 + pricing x3 15 = 90 engagement: an MQL with a senior title
+QUALIFYING = [
+    ("demo_requested", {}, timedelta(hours=3)), ("trial_started", {}, timedelta(hours=2)),
+    ("webinar_attended", {}, timedelta(days=1)), ("content_downloaded", {"asset_type": "case_study"},
+                                                  timedelta(days=1)),
+    *[("page_view", {"path": "/pricing"}, timedelta(days=d)) for d in (1, 2, 3)],
+]  # fmt: skip
+
+
+def test_a_merged_lead_keeps_no_score_and_counts_once_in_status(store: Store) -> None:
+    """An anonymous visitor qualifies, then identifies: one MQL and one lead qualified now, not two; the
+    merged lead shows no score of its own (its history stays in score_history)."""
+    with store.session() as s, s.begin():
+        anon = store.resolve(s, anonymous_id="v-mql", at=NOW - timedelta(days=4))
+        anon.traits = {"title": "VP Sales"}
+        store.record_events(s, events_for(anon.id, "q", QUALIFYING))
+    first = store.score(None, as_of=NOW)
+    assert first is not None and first.new_mqls == ["anon:v-mql"]
+    with store.session() as s, s.begin():
+        assert store.resolve(s, user_id="u-mql", anonymous_id="v-mql", at=NOW).id == "u-mql"
+    with store.session() as s:
+        assert s.get(Score, "anon:v-mql") is None
+        assert s.get(Lead, "u-mql").stage == "mql"  # type: ignore[union-attr]
+    again = store.score(None, as_of=NOW)
+    assert again is not None and again.new_mqls == [] and [x.lead_id for x in again.scores] == ["u-mql"]
+    status = store.status()
+    assert (status["leads"], status["merged_leads"], status["mqls"], status["qualified_now"]) == (1, 1, 1, 1)
+
+
+def test_activating_a_version_rescores_everyone(store: Store) -> None:
+    """A library caller of ``Store.activate`` gets the re-scoring the CLI and the API get: a lead below the
+    old threshold and above the new one becomes an MQL at once, under the new version."""
+    with store.session() as s, s.begin():
+        lead = store.resolve(s, user_id="u85", at=utcnow() - timedelta(days=3))
+        lead.traits = {"title": "VP Sales"}
+        recent = [(name, props, ago) for name, props, ago in QUALIFYING if name != "page_view"]
+        store.record_events(s, events_for(lead.id, "e", recent))  # 15 + 75 = 90: not at 100
+        for e in s.scalars(select(Event)):  # as of now, not the tests' fixed instant
+            e.ts, e.ts_us = utcnow() - timedelta(hours=1), to_micros(utcnow() - timedelta(hours=1))
+    store.score(None)
+    with store.session() as s:
+        assert s.get(Lead, "u85").stage != "mql"  # type: ignore[union-attr]
+    lower = (EXAMPLES / "classic.yaml").read_text().replace("threshold: 100", "threshold: 80")
+    v2 = store.push_definition(lower.replace("version: 1", "version: 2"), author="tests")
+    version, outcome = store.activate_and_rescore(v2.id, actor="ann")
+    assert version.active and outcome is not None and outcome.new_mqls == ["u85"]
+    assert outcome.definition_version == v2.id
+    v3 = store.push_definition(lower.replace("version: 1", "version: 3"), author="tests")
+    store.activate(v3.id, actor="ann")  # the plain call re-scores too
+    with store.session() as s:
+        score = s.get(Score, "u85")
+        assert score is not None and score.definition_version_id == v3.id
+    v4 = store.push_definition(lower.replace("version: 1", "version: 4"), author="tests")
+    store.activate(v4.id, actor="ann", rescore=False)
+    with store.session() as s:
+        assert s.get(Score, "u85").definition_version_id == v3.id  # type: ignore[union-attr]
+
+
+def test_time_moves_scores_when_everyone_is_rescored(store: Store) -> None:
+    """Windows close: pricing pages 3x within 30 days count, and stop counting when re-scored 30 days on."""
+    with store.session() as s, s.begin():
+        lead = store.resolve(s, user_id="u-late", at=NOW - timedelta(days=10))
+        store.record_events(s, events_for(lead.id, "w", [("page_view", {"path": "/pricing"}, timedelta(days=d))
+                                                         for d in (1, 2, 3)]))  # fmt: skip
+    now = store.score(None, as_of=NOW)
+    later = store.score(None, as_of=NOW + timedelta(days=29, hours=12))
+    assert now is not None and later is not None
+    assert (now.scores[0].engagement, later.scores[0].engagement) == (15, 0)
+    with store.session() as s:
+        score = s.get(Score, "u-late")
+        assert score is not None and score.total == 0
+        history = list(s.scalars(select(ScoreHistory.total).where(ScoreHistory.lead_id == "u-late")))
+        assert history == [15, 0]

@@ -55,7 +55,7 @@ def test_every_score_and_mql_records_its_version(store: Store) -> None:
     first = store.score(None, as_of=NOW)
     assert first is not None and first.new_mqls == ["u2"] and first.definition_version == v1.id
     v2 = store.push_definition(CLASSIC_80, author="bob")
-    store.activate(v2.id, actor="bob")
+    store.activate(v2.id, actor="bob", rescore=False)  # scored below at a fixed instant
     second = store.score(None, as_of=NOW + timedelta(minutes=1))
     assert second is not None and second.new_mqls == ["u1"] and second.definition_version == v2.id
     with store.session() as s:
