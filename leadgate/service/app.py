@@ -22,7 +22,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from leadgate.errors import DefinitionError, LeadgateError, StoreBusy
+from leadgate.errors import DefinitionError, LeadgateError, StoreBusy, VersionConflict
 from leadgate.service import routes_reports, routes_rest, routes_sales, routes_webhooks
 from leadgate.service.auth import Admin, ApiError, authorize, error_body, json_body
 from leadgate.service.ingest import ingest, problems_of
@@ -211,11 +211,17 @@ def create_app(store: Store, *, rescore_every: float | None = None, background: 
 
     @app.post("/api/definitions", tags=["admin"])
     def push(body: DefinitionIn, key: Admin) -> dict[str, Any]:
-        row = store.push_definition(body.source, author=body.author or f"key:{key.prefix}")
+        """Store a definition version (validated first; 400 with every problem).  Pushing a NAME@VERSION
+        again with the same source returns the stored version (``created``: false); with other source it is a
+        409: bump the version."""
+        try:
+            row, created = store.push_version(body.source, author=body.author or f"key:{key.prefix}")
+        except VersionConflict as exc:
+            raise ApiError(409, "version_conflict", str(exc)) from None
         if body.activate:
             store.activate(row.id, actor=f"key:{key.prefix}")
             store.score(None, actor=f"key:{key.prefix}")
-        return {"id": row.id, "name": row.name, "version": row.version, "active": body.activate}
+        return {"id": row.id, "name": row.name, "version": row.version, "active": body.activate, "created": created}
 
     @app.post("/api/rescore", tags=["admin"])
     def rescore(key: Admin) -> dict[str, Any]:

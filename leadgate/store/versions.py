@@ -5,7 +5,7 @@ time and checksum, and every score, score-history row and MQL stage change names
 it (``definition_version_id``), so the counts listed here are exact.
 
 A reference is a version id (``12`` or ``#12``), ``NAME@VERSION`` (``classic@3``), a definition name (its
-latest version), or ``active``.
+latest version), ``active``, or ``latest`` (the version pushed last, whatever its name).
 """
 
 from __future__ import annotations
@@ -81,6 +81,8 @@ def find_version(store: Store, ref: str | int) -> DefinitionVersion:
             row = s.get(DefinitionVersion, int(text.lstrip("#")))
         elif text == "active":
             row = s.scalars(query.where(DefinitionVersion.active)).first()
+        elif text == "latest":
+            row = s.scalars(query.order_by(DefinitionVersion.id.desc())).first()
         elif "@" in text:
             name, version = text.split("@", 1)
             row = s.scalars(query.where(DefinitionVersion.name == name, DefinitionVersion.version == version)).first()
@@ -88,7 +90,8 @@ def find_version(store: Store, ref: str | int) -> DefinitionVersion:
             row = s.scalars(query.where(DefinitionVersion.name == text).order_by(DefinitionVersion.id.desc())).first()
     if row is None:
         raise LeadgateError(
-            f"no stored definition version {text!r}; expected an id (12 or #12), NAME@VERSION, a name or 'active' "
+            f"no stored definition version {text!r}; expected an id (12 or #12), NAME@VERSION, a name, 'active' or "
+            "'latest' "
             "(leadgate definitions list shows them)"
         )
     return row
