@@ -10,7 +10,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from leadgate.cli_common import print_rejects, reports_errors
+from leadgate.cli_common import note_missing_predictions, print_rejects, reports_errors
 from leadgate.cli_service import database_option
 from leadgate.engines import ENGINES
 
@@ -99,6 +99,7 @@ def backtest(
     result: Path | Outcomes | None = outcomes
     if leads is not None:
         history = History.files(leads, events, accounts, predictions)
+        note_missing_predictions(sorted(set(defn.models()) | set(base[0].models() if base else [])), predictions)
     else:
         history = History(database=_store_url(database))
         if outcomes is None:  # the store records what became of its leads

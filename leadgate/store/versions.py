@@ -112,17 +112,22 @@ def resolve(ref: str, database: str | None = None) -> tuple[Definition, str]:
     path = Path(ref)
     if path.is_file():
         return load_definition(path), str(path)
+    row = stored_version(ref, database)
+    return version_definition(row), label(row)
+
+
+def stored_version(ref: str, database: str | None = None) -> DefinitionVersion:
+    """The stored version ``ref`` names in the store at ``database`` (never creating a SQLite file)."""
     store = Store(database)
     try:
-        if not store.url.startswith("sqlite") or _sqlite_exists(store.url):
+        if not store.url.startswith("sqlite") or sqlite_exists(store.url):
             store.upgrade()
-            row = find_version(store, ref)
-            return version_definition(row), label(row)
+            return find_version(store, ref)
         raise LeadgateError(f"{ref!r} is neither a definition file nor a version in {store.url} (no such database)")
     finally:
         store.engine.dispose()
 
 
-def _sqlite_exists(url: str) -> bool:
+def sqlite_exists(url: str) -> bool:
     name = url.split(":///", 1)[-1]
     return name in ("", ":memory:") or Path(name).exists()

@@ -34,6 +34,7 @@ def test_backtest_prints_periods_and_writes_the_report(demo: Path, tmp_path: Pat
     assert result.returncode == 0, result.stderr
     assert "08-01..09-01" in result.stdout and "total" in result.stdout and "→SQL" in result.stdout
     report = json.loads(out.read_text())
+    assert report["engine"] == "duckdb"  # the default engine
     assert len(report["definition"]["periods"]) == 3
     expected = backtest(
         EXAMPLES / "classic.yaml",
@@ -115,3 +116,36 @@ def test_decay_cannot_take_the_change_point_path(demo: Path) -> None:
 def test_events_need_leads(demo: Path) -> None:
     result = leadgate("backtest", EXAMPLES / "classic.yaml", *RANGE, "--events", demo / "events.parquet")
     assert result.returncode == 2 and "need --leads" in result.stderr
+
+
+PREDICTIVE = """\
+schema: 1
+name: predictive
+version: 1
+qualify:
+  threshold: 1000000
+  paths:
+    - name: likely
+      when: {predicted: sql_model, gte: 0.5}
+"""
+
+
+def test_a_definition_reading_predictions_without_them_gets_a_note(demo: Path, tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    definition = tmp_path / "predictive.yaml"
+    definition.write_text(PREDICTIVE)
+    without = leadgate("backtest", definition, *RANGE, *files(demo), "--json")
+    assert without.returncode == 0, without.stderr
+    assert "the definition reads model predictions (sql_model) but no --predictions file was given" in without.stderr
+    assert json.loads(without.stdout)["definition"]["total"]["mqls"] == 0  # every 'predicted' condition false
+    ids = pq.read_table(demo / "leads.parquet", columns=["lead_id"]).column("lead_id").to_pylist()[:3]
+    predictions = tmp_path / "predictions.csv"
+    predictions.write_text("lead_id,model,probability,scored_at\n" + "".join(
+        f"{lead},sql_model,0.9,2026-07-01T00:00:00Z\n" for lead in ids
+    ))  # fmt: skip
+    given = leadgate("backtest", definition, *RANGE, *files(demo), "--predictions", predictions, "--json")
+    assert given.returncode == 0, given.stderr
+    assert "note" not in given.stderr
+    report = json.loads(given.stdout)["definition"]
+    assert report["total"]["mqls"] + report["mqls_at_start"] == 3
