@@ -64,6 +64,38 @@ def test_against_a_baseline_as_json_csv_and_mql_list(demo: Path, tmp_path: Path)
     mqls = list(csv.DictReader((tmp_path / "m.csv").open()))
     assert {m["definition"] for m in mqls} == {str(EXAMPLES / "classic.yaml"), str(EXAMPLES / "negative_factors.yaml")}
     assert len(mqls) == data["definition"]["total"]["mqls"] + data["baseline"]["total"]["mqls"]
+    # gained and lost per period: worked out again from the MQL list
+    mine = {m["lead_id"]: int(m["period"]) for m in mqls if m["definition"] == str(EXAMPLES / "classic.yaml")}
+    theirs = {m["lead_id"]: int(m["period"]) for m in mqls if m["definition"] != str(EXAMPLES / "classic.yaml")}
+    periods = range(1, len(data["definition"]["periods"]) + 1)
+    gained = [sum(1 for lead, p in mine.items() if p == i and lead not in theirs) for i in periods]
+    lost = [sum(1 for lead, p in theirs.items() if p == i and lead not in mine) for i in periods]
+    assert (c["gained_by_period"], c["lost_by_period"]) == (gained, lost)
+    assert (sum(gained), sum(lost)) == (c["gained"], c["lost"]) and sum(lost) > 0
+    expected = [*zip(gained, lost, strict=True), (c["gained"], c["lost"])]
+    assert [(int(r["gained"]), int(r["lost"])) for r in rows] == expected
+
+
+def test_side_by_side_table_shows_gained_lost_timing_and_revenue(demo: Path) -> None:
+    result = leadgate(
+        "backtest", EXAMPLES / "classic.yaml", "--against", EXAMPLES / "negative_factors.yaml", *RANGE,
+        "--every", "month", *files(demo),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    volume = next(line for line in lines if line.split()[:1] == ["period"] and "gained" in line)
+    assert volume.split() == ["period", "new", "MQLs", "base", "gained", "lost", "days", "base"]
+    outcomes = next(line for line in lines if line.split()[:1] == ["period"] and "rev/MQL" in line)
+    assert outcomes.split() == ["period", "→SQL", "base", "→cust", "base", "rev/MQL", "base"]
+    data = json.loads(leadgate(
+        "backtest", EXAMPLES / "classic.yaml", "--against", EXAMPLES / "negative_factors.yaml", *RANGE,
+        "--every", "month", *files(demo), "--json",
+    ).stdout)  # fmt: skip
+    c = data["comparison"]
+    first = next(line for line in lines if line.startswith(" 08-01..09-01") and "+" in line).split()
+    assert first[4:6] == [f"+{c['gained_by_period'][0]}", f"−{c['lost_by_period'][0]}"]
+    total = next(line for line in lines if line.startswith(" total") and "+" in line).split()
+    assert total[4:6] == [f"+{c['gained']}", f"−{c['lost']}"]
 
 
 def test_backtest_reads_the_store_and_stored_versions(tmp_path: Path) -> None:
