@@ -321,6 +321,50 @@ def predict_score(
         _record(store or _store_for(database), predictions)
 
 
+@predict.command("show")
+@click.argument("lead_id")
+@click.option("--model", "model", help="Only this model's prediction.")
+@database_option
+@click.option("--json", "as_json", is_flag=True, help="Print the predictions as JSON.")
+@reports_errors
+def predict_show(lead_id: str, model: str | None, database: str | None, as_json: bool) -> None:
+    """The latest prediction of each model for a lead of the store: probability, when it was scored, the
+    model's version, and its top factors."""
+    from leadgate.calibrate.sources import store_url
+    from leadgate.errors import NotFoundError
+    from leadgate.store.models import Lead
+    from leadgate.store.predictions import latest_for_lead
+
+    store = _store_for(store_url(database))
+    with store.session() as s:
+        if s.get(Lead, lead_id) is None:
+            raise NotFoundError(f"no lead {lead_id!r} in {store.url}")
+        found = latest_for_lead(s, lead_id, model)
+    if as_json:
+        click.echo(json.dumps({"lead_id": lead_id, "predictions": found}, indent=2))
+        return
+    if not found:
+        which = f"of the model {model!r} " if model else ""
+        out.print(f"no prediction {which}for {lead_id} (leadgate predict score --database records them)")
+        return
+    for p in found:
+        version = f" {p['model_version']}" if p["model_version"] else ""
+        out.print(
+            f"{p['model']}{version}: {p['probability']:.3f}, scored {p['scored_at']}",
+            highlight=False,
+            markup=False,
+        )
+        for factor in p["factors"]:
+            if isinstance(factor, dict):
+                name = factor.get("label") or factor.get("factor")
+                rule = f" ({factor['factor']})" if factor.get("label") and factor.get("factor") else ""
+                weight = factor.get("weight")
+                shown = f"{weight:+.3f}" if isinstance(weight, (int, float)) else "      "
+                out.print(f"  {shown}  {name}{rule}", highlight=False, markup=False)
+            else:
+                out.print(f"  {factor}", highlight=False, markup=False)
+
+
 def _store_for(database: str) -> Any:
     from leadgate.cli_service import _store
 

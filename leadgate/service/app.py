@@ -32,6 +32,7 @@ from leadgate.service.scorer import Scorer
 from leadgate.service.timers import LifecycleTimer
 from leadgate.service.webhooks import DeliveryWorker
 from leadgate.store.models import Lead, Score
+from leadgate.store.predictions import latest_for_lead
 from leadgate.store.store import Store
 
 SINGLE = ("track", "identify", "page", "screen", "group", "alias")
@@ -176,6 +177,8 @@ def create_app(store: Store, *, rescore_every: float | None = None, background: 
 
     @app.get("/api/leads/{lead_id}", tags=["admin"])
     def lead(lead_id: str, _key: Admin) -> dict[str, Any]:
+        """A lead: stage, traits, account, current score with its explanation, and the latest prediction of
+        each model with its top factors."""
         with store.session() as s:
             row = s.get(Lead, lead_id)
             if row is None:
@@ -189,6 +192,7 @@ def create_app(store: Store, *, rescore_every: float | None = None, background: 
                 "traits": row.traits,
                 "merged_into": row.merged_into,
                 "score": None if score is None else score.explanation,
+                "predictions": latest_for_lead(s, row.id),
             }
 
     @app.get("/api/rejected", tags=["admin"])

@@ -278,3 +278,27 @@ def test_calibrate_reads_the_store_and_stored_versions(tmp_path: Path) -> None:
     nowhere = leadgate("calibrate", tmp_path / "sized.yaml", "--outcome", "sql", "--database",
                        f"sqlite:///{tmp_path / 'none.db'}")  # fmt: skip
     assert nowhere.returncode == 2 and "no store at" in nowhere.stderr and not (tmp_path / "none.db").exists()
+
+
+def test_predict_trains_and_scores_from_the_store_and_shows_the_factors(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    learning_store(url)
+    trained = leadgate("predict", "train", "--name", "tier_model", "--outcome", "sql", "--database", url,
+                       "--as-of", "2026-06-01T00:00:00Z", "--horizon", "30d")  # fmt: skip
+    assert trained.returncode == 0, trained.stderr
+    assert "model tier_model" in trained.stdout and "written to the store" in trained.stdout
+    scored = leadgate("predict", "score", "--model", "tier_model", "--database", url, "--as-of", "2026-06-01T00:00:00Z")
+    assert scored.returncode == 0, scored.stderr
+    assert "900 predictions recorded" in scored.stderr
+    shown = json.loads(leadgate("predict", "show", "S0001", "--database", url, "--json").stdout)
+    (prediction,) = shown["predictions"]
+    assert prediction["model"] == "tier_model" and prediction["scored_at"] == "2026-06-01T00:00:00Z"
+    assert 0 < prediction["probability"] < 1 and prediction["factors"]
+    assert {"factor", "label", "weight"} <= set(prediction["factors"][0])
+    text = leadgate("predict", "show", "S0001", "--database", url)
+    assert text.returncode == 0, text.stderr
+    assert f"tier_model {prediction['model_version']}: {prediction['probability']:.3f}" in text.stdout
+    top = prediction["factors"][0]
+    assert f"{top['weight']:+.3f}  {top['label']} ({top['factor']})" in text.stdout
+    unknown = leadgate("predict", "show", "nobody", "--database", url)
+    assert unknown.returncode == 2 and "no lead 'nobody'" in unknown.stderr
