@@ -21,7 +21,9 @@ the fifth, and the ROC AUC is averaged:
   (YAML, loaded by the definition loader) is scored on the held-out fold by its compiled SQL, and the AUC
   is of its total score.  ``points + interactions`` adds the best trait pairs (``--interactions``).
 
-Results go to bench/results/calibration.md and .json.
+Results go to bench/results/calibration.md and .json (``--out`` for another folder).  A run that finds no
+dataset writes nothing; a run that evaluates one dataset (the other absent, or ``--only``) keeps the other's
+earlier results, marked with the date they were measured.
 """
 
 from __future__ import annotations
@@ -238,6 +240,9 @@ def report(results: dict[str, object], skipped: dict[str, str], meta: dict[str, 
     for name, res in results.items():
         r = res  # type: ignore[assignment]
         lines += [f"## {r['title']}", "", f"{r['rows']:,} leads, {r['positive_rate']:.1%} positive.", ""]  # type: ignore[index]
+        own = r.get("meta")  # type: ignore[attr-defined]
+        if own and own != meta:  # kept from an earlier run
+            lines += [f"Measured {own['date']} (load {own['load']}), {own['folds']}-fold, by an earlier run.", ""]
         lines += ["| method | ROC AUC (mean) | per fold | rules | seconds per fold |", "|---|---|---|---|---|"]
         for method, m in r["methods"].items():  # type: ignore[index]
             aucs = m["auc"]
@@ -275,7 +280,25 @@ def default_data() -> Path:
     return ROOT.parent / "shared" / "data"
 
 
-def main() -> None:
+def merged(
+    out: Path, results: dict[str, object], skipped: dict[str, str], meta: dict[str, object]
+) -> dict[str, object]:
+    """The results document to write: this run's results, and the results already in ``out`` for the datasets
+    this run did not evaluate (absent or left out with --only), each with the ``meta`` of the run that
+    measured it."""
+    kept: dict[str, object] = {}
+    path = out / "calibration.json"
+    if path.exists():
+        saved = json.loads(path.read_text())
+        for name, result in saved.get("results", {}).items():
+            if name not in results:
+                kept[name] = {**result, "meta": result.get("meta", saved.get("meta"))}
+    fresh = {name: {**result, "meta": meta} for name, result in results.items()}  # type: ignore[dict-item]
+    every = {name: {**kept, **fresh}[name] for name in ("leads", "bank") if name in kept or name in fresh}
+    return {"meta": meta, "skipped": {k: v for k, v in skipped.items() if k not in every}, "results": every}
+
+
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=default_data(), help="default: ../shared/data from the project")
     parser.add_argument("--folds", type=int, default=5)
@@ -284,7 +307,7 @@ def main() -> None:
     parser.add_argument("--only", choices=["leads", "bank"], default=None)
     parser.add_argument("--out", type=Path, default=HERE / "results")
     parser.add_argument("--render", type=Path, help="Only rewrite the markdown from this results JSON.")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.render:
         saved = json.loads(args.render.read_text())
         (args.out / "calibration.md").write_text(report(saved["results"], saved["skipped"], saved["meta"]))
@@ -301,6 +324,13 @@ def main() -> None:
             continue
         print(f"{data.title}: {len(data.y):,} rows", flush=True)
         results[name] = {"title": data.title, **evaluate(data, args.folds, args.interactions, args.points_to_double)}
+    if not results:
+        print(
+            f"nothing evaluated: no dataset under {args.data} (see ../shared/data/README.md); "
+            f"{args.out / 'calibration.md'} and .json left as they were",
+            flush=True,
+        )
+        return
     meta = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
         "machine": platform.machine(),
@@ -310,11 +340,12 @@ def main() -> None:
         "python": platform.python_version(),
     }
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "calibration.md").write_text(report(results, skipped, meta))
-    (args.out / "calibration.json").write_text(
-        json.dumps({"meta": meta, "skipped": skipped, "results": results}, indent=2, default=float) + "\n"
-    )
-    print(f"wrote {args.out / 'calibration.md'}")
+    doc = merged(args.out, results, skipped, meta)
+    (args.out / "calibration.md").write_text(report(doc["results"], doc["skipped"], meta))  # type: ignore[arg-type]
+    (args.out / "calibration.json").write_text(json.dumps(doc, indent=2, default=float) + "\n")
+    kept = [name for name in doc["results"] if name not in results]  # type: ignore[attr-defined]
+    note = f" (kept the earlier results for {', '.join(kept)})" if kept else ""
+    print(f"wrote {args.out / 'calibration.md'}{note}")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from leadgate import api
-from leadgate.cli_common import as_of_option, definition_arg, err, parse_as_of, reports_errors
+from leadgate.cli_common import as_of_option, definition_arg, err, note_missing_predictions, parse_as_of, reports_errors
 from leadgate.cli_common import print_rejects as _print_rejects
 from leadgate.compiler import DIALECTS
 from leadgate.compiler.query import TableNames
@@ -184,19 +184,10 @@ def score(
         )
         return
     _print_rejects(run.rejected)
-    _note_missing_predictions(defn.models(), predictions)
+    note_missing_predictions(defn.models(), predictions)
     _print_summary(defn.name, defn.version_str, run.as_of, engine, summary)
     if out_path:
         out.print(f"scores written to {out_path}", highlight=False)
-
-
-def _note_missing_predictions(models: list[str], predictions: Path | None) -> None:
-    if models and predictions is None:
-        err.print(
-            f"[yellow]note[/yellow] the definition reads model predictions ({', '.join(models)}) but no "
-            "--predictions file was given: every 'predicted' condition is false",
-            highlight=False,
-        )
 
 
 def _print_summary(name: str, version: str, as_of: float, engine: str, s: Summary) -> None:
@@ -259,7 +250,7 @@ def explain(
         predictions=predictions,
     )
     _print_rejects(data.rejected)
-    _note_missing_predictions(defn.models(), predictions)
+    note_missing_predictions(defn.models(), predictions)
     run = api.score(defn, data=data, as_of=as_of, engine=engine)
     missing = [i for i in lead_ids if run.lead(i) is None]
     if missing:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
 from rich.table import Table
 
-from leadgate.cli_common import print_rejects, reports_errors
+from leadgate.cli_common import note_missing_predictions, print_rejects, reports_errors
 from leadgate.cli_service import database_option
 from leadgate.engines import ENGINES
 
@@ -99,6 +100,7 @@ def backtest(
     result: Path | Outcomes | None = outcomes
     if leads is not None:
         history = History.files(leads, events, accounts, predictions)
+        note_missing_predictions(sorted(set(defn.models()) | set(base[0].models() if base else [])), predictions)
     else:
         history = History(database=_store_url(database))
         if outcomes is None:  # the store records what became of its leads
@@ -150,39 +152,17 @@ def _print(report) -> None:  # type: ignore[no-untyped-def]
         f"history: {report.history}; engine: {report.engine}; outcomes: {report.outcomes or 'none'}",
         highlight=False,
     )
-    table = Table(show_edge=False, box=None, padding=(0, 1))
-    if b is None:
-        columns = ["period", "leads", "new", "MQLs", "rate", "days"] + (
-            ["→SQL", "→cust", "rev/MQL"] if outcomes else []
-        )
-    else:
-        columns = ["period", "new", "MQLs", "base"] + (["→SQL", "base", "→cust", "base"] if outcomes else [])
-    for name in columns:
-        table.add_column(name, justify="left" if name == "period" else "right")
-    rows = [(_short(p), m, b.periods[i][1] if b else None) for i, (p, m) in enumerate(d.periods)]
-    rows.append(("total", d.total, b.total if b else None))
-    for label, m, bm in rows:
-        if bm is None:
-            cells = [
-                label,
-                f"{m.leads:,}",
-                f"{m.new_leads:,}",
-                f"{m.mqls:,}",
-                _pct(m.mql_rate),
-                _days(m.days_to_mql_median),
-            ]
-            if outcomes:
-                cells += [_pct(m.sql_rate), _pct(m.customer_rate), _money(m.revenue_per_mql)]
-        else:
-            cells = [label, f"{m.new_leads:,}", f"{m.mqls:,}", f"{bm.mqls:,}"]
-            if outcomes:
-                cells += [_pct(m.sql_rate), _pct(bm.sql_rate), _pct(m.customer_rate), _pct(bm.customer_rate)]
-        table.add_row(*cells, style="bold" if label == "total" else None)
-    out.print(table)
+    for table in _period_tables(report, outcomes):
+        out.print(table)
     legend = "rate: MQLs ÷ new leads; days: median days from creation to MQL"
     if outcomes:
         legend += "; →SQL, →cust: share of MQLs that became SQLs, customers; rev/MQL: revenue won ÷ MQLs"
-    out.print(legend + ("; base: the baseline" if b is not None else ""), style="dim", highlight=False)
+    if b is not None:
+        legend += (
+            "; base: the baseline; gained: MQLs of the period the baseline never made; lost: the baseline's MQLs "
+            "of the period the definition never made"
+        )
+    out.print(legend, style="dim", highlight=False)
     if b is not None:
         _print_totals(d, b, outcomes)
     for one in [d] + ([b] if b else []):
@@ -196,6 +176,50 @@ def _print(report) -> None:  # type: ignore[no-untyped-def]
         for line in c.details:
             out.print(f"  {line}", highlight=False)
         out.print(f"[bold]{c.summary}[/bold]", highlight=False)
+
+
+def _period_tables(report, outcomes: bool) -> list[Table]:  # type: ignore[no-untyped-def]
+    """The period table; side by side with a baseline, two (volume and timing, then outcomes) so that each
+    fits a terminal's width."""
+    d, b = report.definition, report.baseline
+    if b is None:
+        outcome_columns = ["→SQL", "→cust", "rev/MQL"] if outcomes else []
+        tables = [_table(["period", "leads", "new", "MQLs", "rate", "days", *outcome_columns])]
+    else:
+        tables = [_table(["period", "new", "MQLs", "base", "gained", "lost", "days", "base"])]
+        if outcomes:
+            tables.append(_table(["period", "→SQL", "base", "→cust", "base", "rev/MQL", "base"]))
+    rows: list[tuple[str, Any, Any, int | None]] = [
+        (_short(p), m, b.periods[i][1] if b else None, i) for i, (p, m) in enumerate(d.periods)
+    ]
+    rows.append(("total", d.total, b.total if b else None, None))
+    for label, m, bm, index in rows:
+        style = "bold" if label == "total" else None
+        if bm is None:
+            cells = [label, f"{m.leads:,}", f"{m.new_leads:,}", f"{m.mqls:,}", _pct(m.mql_rate)]
+            cells.append(_days(m.days_to_mql_median))
+            if outcomes:
+                cells += [_pct(m.sql_rate), _pct(m.customer_rate), _money(m.revenue_per_mql)]
+            tables[0].add_row(*cells, style=style)
+            continue
+        gained, lost = report.changed_hands(index)
+        tables[0].add_row(
+            label, f"{m.new_leads:,}", f"{m.mqls:,}", f"{bm.mqls:,}", f"+{gained:,}", f"−{lost:,}",
+            _days(m.days_to_mql_median), _days(bm.days_to_mql_median), style=style,
+        )  # fmt: skip
+        if outcomes:
+            tables[1].add_row(
+                label, _pct(m.sql_rate), _pct(bm.sql_rate), _pct(m.customer_rate), _pct(bm.customer_rate),
+                _money(m.revenue_per_mql), _money(bm.revenue_per_mql), style=style,
+            )  # fmt: skip
+    return tables
+
+
+def _table(columns: list[str]) -> Table:
+    table = Table(show_edge=False, box=None, padding=(0, 1))
+    for name in columns:
+        table.add_column(name, justify="left" if name == "period" else "right")
+    return table
 
 
 def _print_totals(d, b, outcomes: bool) -> None:  # type: ignore[no-untyped-def]

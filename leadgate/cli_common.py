@@ -52,6 +52,17 @@ def print_rejects(rows: list[RowError], limit: int = 10) -> None:
         err.print(f"  … and {len(rows) - limit} more (use --rejects FILE to write them all)", highlight=False)
 
 
+def note_missing_predictions(models: list[str], predictions: object) -> None:
+    """A definition that reads model predictions, run without any: say that its 'predicted' conditions are
+    all false (rather than let it silently qualify fewer leads)."""
+    if models and predictions is None:
+        err.print(
+            f"[yellow]note[/yellow] the definition reads model predictions ({', '.join(models)}) but no "
+            "--predictions file was given: every 'predicted' condition is false",
+            highlight=False,
+        )
+
+
 def parse_as_of(_ctx: click.Context | None, _param: click.Parameter | None, value: str | None) -> datetime | None:
     """``--as-of``: an ISO-8601 instant; a naive one means UTC."""
     if value is None:

@@ -106,11 +106,17 @@ def definitions() -> None:
 @click.argument("definition", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--author", required=True)
 @click.option("--activate", is_flag=True, help="Activate it (re-scores everyone).")
+@reports_errors
 def definitions_push(database: str | None, definition: Path, author: str, activate: bool) -> None:
+    """Store DEFINITION as a new version (validated first).  Pushing a NAME@VERSION again with the same
+    content changes nothing; with other content it is an error: bump the version."""
     load_definition(definition)  # errors with positions before anything is stored
     store = _store(database)
-    row = store.push_definition(definition.read_text(), author=author, filename=str(definition))
-    click.echo(f"pushed {row.name} v{row.version} as #{row.id}")
+    row, created = store.push_version(definition.read_text(), author=author, filename=str(definition))
+    if created:
+        click.echo(f"pushed {row.name} v{row.version} as #{row.id}")
+    else:
+        click.echo(f"{row.name} v{row.version} is already stored as #{row.id} with the same content; nothing pushed")
     if activate:
         _, outcome = store.activate_and_rescore(row.id, actor=author)
         click.echo(f"activated #{row.id}; re-scored {len(outcome.scores) if outcome else 0} leads")
@@ -118,10 +124,16 @@ def definitions_push(database: str | None, definition: Path, author: str, activa
 
 @definitions.command("activate")
 @database_option
-@click.argument("version_id", type=int)
+@click.argument("ref")
 @click.option("--author", required=True)
-def definitions_activate(database: str | None, version_id: int, author: str) -> None:
+@reports_errors
+def definitions_activate(database: str | None, ref: str, author: str) -> None:
+    """Make a stored version the active one and re-score everyone (REF: 12, #12, NAME@VERSION, NAME, active
+    or latest)."""
+    from leadgate.store.versions import find_version
+
     store = _store(database)
+    version_id = find_version(store, ref).id
     _, outcome = store.activate_and_rescore(version_id, actor=author)
     click.echo(f"activated #{version_id}; re-scored {len(outcome.scores) if outcome else 0} leads")
 

@@ -45,6 +45,10 @@ class DefinitionError(LeadgateError):
         super().__init__("\n".join(str(p) for p in problems))
 
 
+class VersionConflict(LeadgateError):
+    """A definition NAME@VERSION is already stored with different content (versions are immutable)."""
+
+
 @dataclass
 class RowError:
     """One malformed input row: file, 1-based row number, field and what was wrong."""

@@ -62,7 +62,8 @@ class BacktestReport:
 
     def rows(self) -> list[dict[str, Any]]:
         """The period table (one row per period, then ``total``); with a baseline its columns follow,
-        prefixed ``baseline_``."""
+        prefixed ``baseline_``, then ``gained`` and ``lost`` (the leads that change hands, by the period
+        in which the definition, respectively the baseline, made them MQLs)."""
         out = []
         reports = [("", self.definition)] + ([("baseline_", self.baseline)] if self.baseline else [])
         labels = [(str(p.index), iso(p.start), iso(p.end)) for p, _ in self.definition.periods]
@@ -72,8 +73,19 @@ class BacktestReport:
             for prefix, report in reports:
                 m = report.total if period == "total" else report.periods[i][1]
                 row.update({f"{prefix}{k}": v for k, v in m.to_dict().items()})
+            if self.comparison is not None:
+                row.update(zip(("gained", "lost"), self.changed_hands(None if period == "total" else i), strict=True))
             out.append(row)
         return out
+
+    def changed_hands(self, index: int | None) -> tuple[int, int]:
+        """(gained, lost) in the period at ``index`` (0-based), or over the range when None."""
+        c = self.comparison
+        if c is None:
+            raise LeadgateError("no baseline: gained and lost leads need --against")
+        if index is None:
+            return len(c.gained), len(c.lost)
+        return c.gained_by_period[index], c.lost_by_period[index]
 
     def write(self, path: str | Path) -> None:
         """The full report as ``.json``, or the period table as ``.csv``."""

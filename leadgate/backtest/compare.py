@@ -49,6 +49,10 @@ class Comparison:
     verdict: str  # "better quality", "worse quality", "mixed", "volume only", "no change", "volume (no outcomes)"
     summary: str  # the verdict in plain words
     details: list[str] = field(default_factory=list)
+    #: Per period (1-based, in order): gained leads the definition made MQLs in that period, and lost leads
+    #: the baseline made MQLs in that period.  They sum to ``len(gained)`` and ``len(lost)``.
+    gained_by_period: list[int] = field(default_factory=list)
+    lost_by_period: list[int] = field(default_factory=list)
 
     def to_dict(self, *, with_leads: bool = True) -> dict[str, Any]:
         out = asdict(self)
@@ -138,6 +142,7 @@ def compare(definition: DefinitionReport, baseline: DefinitionReport, with_outco
 
         p = _p_means(revenues(definition), revenues(baseline))
         quality.append(_delta("revenue_per_mql", "revenue per MQL", b.revenue_per_mql, a.revenue_per_mql, p))
+    periods = len(definition.periods)
     comparison = Comparison(
         gained=gained,
         lost=lost,
@@ -151,9 +156,18 @@ def compare(definition: DefinitionReport, baseline: DefinitionReport, with_outco
         quality=quality,
         verdict="",
         summary="",
+        gained_by_period=_by_period([mine[i] for i in gained], periods),
+        lost_by_period=_by_period([theirs[i] for i in lost], periods),
     )
     _judge(comparison, definition, baseline, with_outcomes)
     return comparison
+
+
+def _by_period(records: list[MqlRecord], periods: int) -> list[int]:
+    counts = [0] * periods
+    for r in records:
+        counts[r.period - 1] += 1
+    return counts
 
 
 def _judge(c: Comparison, definition: DefinitionReport, baseline: DefinitionReport, with_outcomes: bool) -> None:

@@ -54,7 +54,8 @@ WEEK = 7 * DAY
 #: call them (and a model would only learn noise, or worse, a proxy for origin).  ``--include`` overrides.
 PERSONAL = frozenset({
     "first_name", "last_name", "name", "full_name", "firstname", "lastname", "phone", "mobile", "address",
-    "street", "zip", "postal_code", "ip", "account.name", "account.domain", "account.phone", "account.address",
+    "street", "zip", "postal_code", "ip", "email_domain", "account.name", "account.domain", "account.phone",
+    "account.address",
 })  # fmt: skip
 
 
@@ -155,16 +156,33 @@ def population(current: Current, data: Dataset, outcomes: Outcomes, settings: Se
     return Population(typed, kinds, labels, weeks, notes, outcomes.outcome)
 
 
+#: Converted (and not converted) training leads below which calibration refuses: a model fitted on fewer
+#: learns noise, and a proposal from it would look precise without being so.
+MIN_TRAINING = 20
+
+
 def split(pop: Population, settings: Settings) -> tuple[np.ndarray, np.ndarray]:
-    """Training and held-out positions: split by lead, stratified on the label."""
+    """Training and held-out positions: split by lead, stratified on the label.  Refuses (a clear error)
+    when the training leads hold fewer than ``MIN_TRAINING`` converted or not converted leads."""
     y = pop.labels.y
-    if int(y.sum()) < 4 or int((~y).sum()) < 4:
-        raise CalibrationError(
-            f"too few leads to learn from: {int(y.sum())} converted and {int((~y).sum())} not, as of "
-            f"{iso(pop.labels.as_of)}; use more data, a longer --horizon or an earlier --as-of"
-        )
-    positions = np.arange(y.size)
-    train, test = train_test_split(positions, test_size=settings.test_size, stratify=y, random_state=settings.seed)
+    positives, negatives = int(y.sum()), int((~y).sum())
+    train: np.ndarray = np.zeros(0, dtype=np.int64)
+    test: np.ndarray = np.zeros(0, dtype=np.int64)
+    if min(positives, negatives) >= 2:
+        positions = np.arange(y.size)
+        train, test = train_test_split(positions, test_size=settings.test_size, stratify=y, random_state=settings.seed)
+    for what, count, in_training in (
+        ("converted", positives, int(y[train].sum())),
+        ("not converted", negatives, int((~y[train]).sum())),
+    ):
+        if in_training < MIN_TRAINING:
+            needed = math.ceil(MIN_TRAINING / (1 - settings.test_size))
+            raise CalibrationError(
+                f"too few {what} leads to learn from: {in_training} in the training split ({count} of "
+                f"{y.size:,} leads as of {iso(pop.labels.as_of)}, --test-size {settings.test_size:g}); at least "
+                f"{MIN_TRAINING} are needed (about {needed} {what} leads in all); use more data, a longer "
+                "--horizon or an earlier --as-of"
+            )
     return np.sort(train), np.sort(test)
 
 
@@ -404,6 +422,12 @@ def calibrate(
     carried = current.carried(out_dir)
     ids = Ids()
     learned = learn(current, pop, train, settings, carried, ids)
+    if not np.any(learned.points.points):
+        learned.notes.append(
+            "WARNING: the model kept no rule: no candidate signal tells converted leads apart on the "
+            f"{train.size:,} training leads ({int(pop.labels.y[train].sum()):,} converted); the proposal is "
+            "not worth pushing: use more data or another --outcome"
+        )
     y = pop.labels.y
     now = feat.score(current.definition, pop.data, pop.labels.as_of, pop.labels.lead_ids, settings.threads)
     threshold = choose_threshold(learned, pop, train, settings, current.label, int(now.qualified[train].sum()))

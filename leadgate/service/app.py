@@ -25,7 +25,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from leadgate.errors import DefinitionError, LeadgateError, StoreBusy
+from leadgate.errors import DefinitionError, LeadgateError, StoreBusy, VersionConflict
 from leadgate.service import routes_reports, routes_rest, routes_sales, routes_webhooks
 from leadgate.service.auth import Admin, ApiError, Body, authorize, error_body, keep_rejected, read_body
 from leadgate.service.ingest import ingest, problems_of
@@ -35,6 +35,7 @@ from leadgate.service.scorer import PeriodicRescore, Scorer
 from leadgate.service.timers import LifecycleTimer
 from leadgate.service.webhooks import DeliveryWorker
 from leadgate.store.models import ApiKey, Lead, Score
+from leadgate.store.predictions import latest_for_lead
 from leadgate.store.store import Store
 
 SINGLE = ("track", "identify", "page", "screen", "group", "alias")
@@ -222,6 +223,8 @@ def create_app(store: Store, *, rescore_every: float | None = None, background: 
 
     @app.get("/api/leads/{lead_id}", tags=["admin"])
     def lead(lead_id: str, _key: Admin) -> dict[str, Any]:
+        """A lead: stage, traits, account, current score with its explanation, and the latest prediction of
+        each model with its top factors."""
         with store.session() as s:
             row = s.get(Lead, lead_id)
             if row is None:
@@ -235,6 +238,7 @@ def create_app(store: Store, *, rescore_every: float | None = None, background: 
                 "traits": row.traits,
                 "merged_into": row.merged_into,
                 "score": None if score is None else score.explanation,
+                "predictions": latest_for_lead(s, row.id),
             }
 
     @app.get("/api/rejected", tags=["admin"])
@@ -257,10 +261,23 @@ def create_app(store: Store, *, rescore_every: float | None = None, background: 
 
     @app.post("/api/definitions", tags=["admin"])
     def push(body: DefinitionIn, key: Admin) -> dict[str, Any]:
-        row = store.push_definition(body.source, author=body.author or f"key:{key.prefix}")
-        result: dict[str, Any] = {"id": row.id, "name": row.name, "version": row.version, "active": body.activate}
+        """Store a definition version (validated first; 400 with every problem).  Pushing a NAME@VERSION
+        again with the same source returns the stored version (``created``: false); with other source it is a
+        409: bump the version.  Activating re-scores everyone (``rescored``, ``new_mqls``)."""
+        actor = f"key:{key.prefix}"
+        try:
+            row, created = store.push_version(body.source, author=body.author or actor)
+        except VersionConflict as exc:
+            raise ApiError(409, "version_conflict", str(exc)) from None
+        result: dict[str, Any] = {
+            "id": row.id,
+            "name": row.name,
+            "version": row.version,
+            "active": body.activate,
+            "created": created,
+        }
         if body.activate:
-            _, outcome = store.activate_and_rescore(row.id, actor=f"key:{key.prefix}")
+            _, outcome = store.activate_and_rescore(row.id, actor=actor)
             result["rescored"] = 0 if outcome is None else len(outcome.scores)
             result["new_mqls"] = [] if outcome is None else outcome.new_mqls
         return result

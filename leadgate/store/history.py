@@ -69,3 +69,39 @@ def read_history(store: Store, field_types: Mapping[tuple[str, str], str | None]
     return Dataset(
         leads=tables["leads"], events=tables["events"], accounts=tables["accounts"], predictions=tables["predictions"]
     )
+
+
+#: JSON value types -> the kind a trait is read as (SQLite's json_each types, PostgreSQL's jsonb_typeof).
+_JSON_KINDS = {
+    "integer": "number", "real": "number", "number": "number", "text": "string", "string": "string",
+    "true": "boolean", "false": "boolean", "boolean": "boolean",
+}  # fmt: skip
+_DOCUMENTS = {"leads": ("leads", "traits"), "accounts": ("accounts", "traits"), "events": ("events", "properties")}
+_NOT_TRAITS = {
+    "leads": set(_CORE["leads"]) | {"created_at"},
+    "accounts": {"account_id"},
+    "events": {"lead_id", "event", "ts"},
+}
+
+
+def trait_types(store: Store) -> dict[tuple[str, str], str]:
+    """Every trait of the store's leads and accounts and every event property, with the kind its values
+    have ('number', 'string' or 'boolean'; 'string' when they mix kinds): what calibration reads when it
+    learns from the store, since its candidate signals are all the traits, not only a definition's."""
+    found: dict[tuple[str, str], set[str]] = {}
+    with store.engine.connect() as conn:
+        for kind, (table, column) in _DOCUMENTS.items():
+            if store.dialect == "sqlite":
+                query = f"SELECT DISTINCT j.key, j.type FROM {table} AS t, json_each(t.{column}) AS j"
+            else:
+                query = (
+                    f"SELECT DISTINCT j.key, jsonb_typeof(j.value) FROM {table} AS t, jsonb_each(t.{column}) AS j "
+                    f"WHERE jsonb_typeof(t.{column}) = 'object'"
+                )
+            for key, json_type in conn.exec_driver_sql(query):
+                value_kind = _JSON_KINDS.get(json_type)
+                if key is None or value_kind is None or key in _NOT_TRAITS[kind]:
+                    continue
+                found.setdefault((kind, str(key)), set()).add(value_kind)
+        conn.rollback()
+    return {key: kinds.pop() if len(kinds) == 1 else "string" for key, kinds in sorted(found.items())}

@@ -159,3 +159,30 @@ def record_predictions(s: Session, rows: Iterable[IncomingPrediction | Mapping[s
     for start in range(0, len(values), INSERT_CHUNK):
         s.execute(insert(Prediction), values[start : start + INSERT_CHUNK])
     return sorted(set(live.values()))
+
+
+def latest_for_lead(s: Session, lead_id: str, model: str | None = None) -> list[dict[str, Any]]:
+    """The latest prediction of each model (or of ``model``) for a lead, as stored: probability, when it was
+    scored, the model's version and its top factors; ordered by model name.  Ties at one instant are broken
+    as ``predicted`` conditions break them (the highest probability).  A merged lead's id is followed to
+    the lead it is now; an unknown one has none."""
+    live = _live_ids(s, {lead_id}).get(lead_id)
+    if live is None:
+        return []
+    query = select(Prediction).where(Prediction.lead_id == live)
+    if model is not None:
+        query = query.where(Prediction.model == model)
+    query = query.order_by(Prediction.model, Prediction.scored_us.desc(), Prediction.probability.desc())
+    latest: dict[str, Prediction] = {}
+    for row in s.scalars(query):
+        latest.setdefault(row.model, row)
+    return [
+        {
+            "model": p.model,
+            "model_version": p.model_version,
+            "probability": p.probability,
+            "scored_at": (EPOCH + timedelta(microseconds=p.scored_us)).isoformat() + "Z",
+            "factors": p.factors,
+        }
+        for p in latest.values()
+    ]

@@ -23,6 +23,7 @@ import pyarrow as pa
 from sqlalchemy import Engine, Table, bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from leadgate.compiler import CompiledQuery, TableNames, as_of_epoch
@@ -30,7 +31,7 @@ from leadgate.compiler.query import QueryTemplate, compile_template
 from leadgate.definition.loader import parse_definition
 from leadgate.definition.model import Definition
 from leadgate.engines.sqlite import register_functions
-from leadgate.errors import LeadgateError
+from leadgate.errors import LeadgateError, VersionConflict
 from leadgate.result import LeadScore
 from leadgate.scoretable import ScoreTable
 from leadgate.store import attribution, db, lifecycle
@@ -349,25 +350,55 @@ class Store:
 
     # -- definitions -------------------------------------------------------------------------------------
     def push_definition(self, source: str, author: str, filename: str = "<pushed>") -> DefinitionVersion:
+        """Store a definition version (see ``push_version``) and return it."""
+        return self.push_version(source, author, filename)[0]
+
+    def push_version(self, source: str, author: str, filename: str = "<pushed>") -> tuple[DefinitionVersion, bool]:
+        """Store a definition version; returns it and whether it is new.  Versions are immutable: pushing a
+        NAME@VERSION again with the same source (sha256) returns the stored one, with other source it is a
+        ``VersionConflict``."""
         defn = parse_definition(source, filename=filename)
-        with self.session() as s, s.begin():
-            row = DefinitionVersion(
-                name=defn.name,
-                version=defn.version_str,
-                source=source,
-                author=author,
-                sha256=hashlib.sha256(source.encode()).hexdigest(),
-                created_at=utcnow(),
-            )
-            s.add(row)
-            s.add(
-                AuditEntry(
-                    at=utcnow(),
-                    actor=author,
-                    action="definition.pushed",
-                    subject=defn.name,
-                    details={"version": defn.version_str},
+        sha256 = hashlib.sha256(source.encode()).hexdigest()
+        stored = self._stored_version(defn.name, defn.version_str, sha256)
+        if stored is not None:
+            return stored, False
+        try:
+            with self.session() as s, s.begin():
+                row = DefinitionVersion(
+                    name=defn.name,
+                    version=defn.version_str,
+                    source=source,
+                    author=author,
+                    sha256=sha256,
+                    created_at=utcnow(),
                 )
+                s.add(row)
+                s.add(
+                    AuditEntry(
+                        at=utcnow(),
+                        actor=author,
+                        action="definition.pushed",
+                        subject=defn.name,
+                        details={"version": defn.version_str},
+                    )
+                )
+        except IntegrityError:  # pushed by someone else meanwhile
+            stored = self._stored_version(defn.name, defn.version_str, sha256)
+            if stored is None:
+                raise
+            return stored, False
+        return row, True
+
+    def _stored_version(self, name: str, version: str, sha256: str) -> DefinitionVersion | None:
+        """The stored NAME@VERSION when its source is the same; a ``VersionConflict`` when it is not."""
+        with self.session() as s:
+            row = s.scalars(
+                select(DefinitionVersion).where(DefinitionVersion.name == name, DefinitionVersion.version == version)
+            ).first()
+        if row is not None and row.sha256 != sha256:
+            raise VersionConflict(
+                f"{name}@{version} is already stored as #{row.id} with different content; bump version "
+                "(versions are immutable)"
             )
         return row
 

@@ -5,7 +5,7 @@ time and checksum, and every score, score-history row and MQL stage change names
 it (``definition_version_id``), so the counts listed here are exact.
 
 A reference is a version id (``12`` or ``#12``), ``NAME@VERSION`` (``classic@3``), a definition name (its
-latest version), or ``active``.
+latest version), ``active``, or ``latest`` (the version pushed last, whatever its name).
 """
 
 from __future__ import annotations
@@ -81,6 +81,8 @@ def find_version(store: Store, ref: str | int) -> DefinitionVersion:
             row = s.get(DefinitionVersion, int(text.lstrip("#")))
         elif text == "active":
             row = s.scalars(query.where(DefinitionVersion.active)).first()
+        elif text == "latest":
+            row = s.scalars(query.order_by(DefinitionVersion.id.desc())).first()
         elif "@" in text:
             name, version = text.split("@", 1)
             row = s.scalars(query.where(DefinitionVersion.name == name, DefinitionVersion.version == version)).first()
@@ -88,7 +90,8 @@ def find_version(store: Store, ref: str | int) -> DefinitionVersion:
             row = s.scalars(query.where(DefinitionVersion.name == text).order_by(DefinitionVersion.id.desc())).first()
     if row is None:
         raise LeadgateError(
-            f"no stored definition version {text!r}; expected an id (12 or #12), NAME@VERSION, a name or 'active' "
+            f"no stored definition version {text!r}; expected an id (12 or #12), NAME@VERSION, a name, 'active' or "
+            "'latest' "
             "(leadgate definitions list shows them)"
         )
     return row
@@ -109,17 +112,22 @@ def resolve(ref: str, database: str | None = None) -> tuple[Definition, str]:
     path = Path(ref)
     if path.is_file():
         return load_definition(path), str(path)
+    row = stored_version(ref, database)
+    return version_definition(row), label(row)
+
+
+def stored_version(ref: str, database: str | None = None) -> DefinitionVersion:
+    """The stored version ``ref`` names in the store at ``database`` (never creating a SQLite file)."""
     store = Store(database)
     try:
-        if not store.url.startswith("sqlite") or _sqlite_exists(store.url):
+        if not store.url.startswith("sqlite") or sqlite_exists(store.url):
             store.upgrade()
-            row = find_version(store, ref)
-            return version_definition(row), label(row)
+            return find_version(store, ref)
         raise LeadgateError(f"{ref!r} is neither a definition file nor a version in {store.url} (no such database)")
     finally:
         store.engine.dispose()
 
 
-def _sqlite_exists(url: str) -> bool:
+def sqlite_exists(url: str) -> bool:
     name = url.split(":///", 1)[-1]
     return name in ("", ":memory:") or Path(name).exists()

@@ -19,7 +19,7 @@ from leadgate.errors import LeadgateError
 from leadgate.inputs.dataset import TS_TYPE, Dataset
 from tests.backtest import tiny
 from tests.compiler.test_snapshots import INSTANTS
-from tests.strategies import EVENTS, PATHS, PLANS, datasets, definitions
+from tests.strategies import EVENTS, MODELS, PATHS, PLANS, PROBABILITIES, datasets, definitions
 
 WEEKS = Snapshots.between(tiny.at(0), tiny.at(21), "week")
 
@@ -72,7 +72,8 @@ def test_change_path_refuses_decay() -> None:
 
 # -- never the future ---------------------------------------------------------------------------------
 def future(draw: Any, data: Dataset, after: float) -> Dataset:
-    """``data`` plus events after ``after`` (for known and new leads) and leads created after it."""
+    """``data`` plus events after ``after`` (for known and new leads), leads created after it, and model
+    predictions scored after it (for known and new leads; any model, any probability)."""
     ids = data.leads.column("lead_id").to_pylist()
     rows = draw(
         st.lists(
@@ -102,7 +103,30 @@ def future(draw: Any, data: Dataset, after: float) -> Dataset:
     )
     later = later.set_column(1, "created_at", later.column("created_at").cast(TS_TYPE))
     leads = pa.concat_tables([data.leads, later], promote_options="default")
-    return Dataset(leads=leads, events=events, accounts=data.accounts, predictions=data.predictions)
+    scored = draw(
+        st.lists(
+            st.tuples(
+                st.sampled_from([*ids, "later-1", "later-2"]),
+                st.sampled_from(MODELS),
+                st.sampled_from(PROBABILITIES),
+                st.sampled_from([1e-6, 1.0, 3600.0, 86400.0, 30 * 86400.0]),
+            ),
+            min_size=1,
+            max_size=10,
+        )
+    )
+    new_predictions = pa.table({
+        "lead_id": pa.array([r[0] for r in scored], pa.string()),
+        "model": pa.array([r[1] for r in scored], pa.string()),
+        "probability": pa.array([r[2] for r in scored], pa.float64()),
+        "scored_at": pa.array([round((after + r[3]) * 1_000_000) for r in scored], pa.int64()).cast(TS_TYPE),
+    })  # fmt: skip
+    predictions = (
+        new_predictions
+        if data.predictions is None
+        else pa.concat_tables([data.predictions, new_predictions.cast(data.predictions.schema)])
+    )
+    return Dataset(leads=leads, events=events, accounts=data.accounts, predictions=predictions)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -118,6 +142,15 @@ def test_events_after_a_snapshot_change_nothing_up_to_it(data: st.DataObject) ->
     before, after = run(defn, history, snapshots, path=path), run(defn, grown, snapshots, path=path)
     assert after.at_start == before.at_start
     assert [m for m in after.mqls if m.period <= k] == [m for m in before.mqls if m.period <= k]
+    assert scores(defn, grown, instants[k]) == scores(defn, history, instants[k])  # every score, not only MQLs
+
+
+def scores(defn: Definition, data: Dataset, as_of: float) -> list[dict[str, Any]]:
+    """Each lead's score as of ``as_of`` (the leads created by then), with every output column (points per
+    rule, the probabilities its ``predicted`` conditions read), in a stable order."""
+    with get_engine("duckdb") as eng:
+        table = eng.score(defn, data, as_of).table
+    return sorted(table.to_pylist(), key=lambda r: str(r["lead_id"]))
 
 
 def test_a_new_prediction_is_a_qualifying_instant() -> None:

@@ -34,6 +34,7 @@ def test_backtest_prints_periods_and_writes_the_report(demo: Path, tmp_path: Pat
     assert result.returncode == 0, result.stderr
     assert "08-01..09-01" in result.stdout and "total" in result.stdout and "→SQL" in result.stdout
     report = json.loads(out.read_text())
+    assert report["engine"] == "duckdb"  # the default engine
     assert len(report["definition"]["periods"]) == 3
     expected = backtest(
         EXAMPLES / "classic.yaml",
@@ -63,6 +64,38 @@ def test_against_a_baseline_as_json_csv_and_mql_list(demo: Path, tmp_path: Path)
     mqls = list(csv.DictReader((tmp_path / "m.csv").open()))
     assert {m["definition"] for m in mqls} == {str(EXAMPLES / "classic.yaml"), str(EXAMPLES / "negative_factors.yaml")}
     assert len(mqls) == data["definition"]["total"]["mqls"] + data["baseline"]["total"]["mqls"]
+    # gained and lost per period: worked out again from the MQL list
+    mine = {m["lead_id"]: int(m["period"]) for m in mqls if m["definition"] == str(EXAMPLES / "classic.yaml")}
+    theirs = {m["lead_id"]: int(m["period"]) for m in mqls if m["definition"] != str(EXAMPLES / "classic.yaml")}
+    periods = range(1, len(data["definition"]["periods"]) + 1)
+    gained = [sum(1 for lead, p in mine.items() if p == i and lead not in theirs) for i in periods]
+    lost = [sum(1 for lead, p in theirs.items() if p == i and lead not in mine) for i in periods]
+    assert (c["gained_by_period"], c["lost_by_period"]) == (gained, lost)
+    assert (sum(gained), sum(lost)) == (c["gained"], c["lost"]) and sum(lost) > 0
+    expected = [*zip(gained, lost, strict=True), (c["gained"], c["lost"])]
+    assert [(int(r["gained"]), int(r["lost"])) for r in rows] == expected
+
+
+def test_side_by_side_table_shows_gained_lost_timing_and_revenue(demo: Path) -> None:
+    result = leadgate(
+        "backtest", EXAMPLES / "classic.yaml", "--against", EXAMPLES / "negative_factors.yaml", *RANGE,
+        "--every", "month", *files(demo),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    volume = next(line for line in lines if line.split()[:1] == ["period"] and "gained" in line)
+    assert volume.split() == ["period", "new", "MQLs", "base", "gained", "lost", "days", "base"]
+    outcomes = next(line for line in lines if line.split()[:1] == ["period"] and "rev/MQL" in line)
+    assert outcomes.split() == ["period", "→SQL", "base", "→cust", "base", "rev/MQL", "base"]
+    data = json.loads(leadgate(
+        "backtest", EXAMPLES / "classic.yaml", "--against", EXAMPLES / "negative_factors.yaml", *RANGE,
+        "--every", "month", *files(demo), "--json",
+    ).stdout)  # fmt: skip
+    c = data["comparison"]
+    first = next(line for line in lines if line.startswith(" 08-01..09-01") and "+" in line).split()
+    assert first[4:6] == [f"+{c['gained_by_period'][0]}", f"−{c['lost_by_period'][0]}"]
+    total = next(line for line in lines if line.startswith(" total") and "+" in line).split()
+    assert total[4:6] == [f"+{c['gained']}", f"−{c['lost']}"]
 
 
 def test_backtest_reads_the_store_and_stored_versions(tmp_path: Path) -> None:
@@ -115,3 +148,36 @@ def test_decay_cannot_take_the_change_point_path(demo: Path) -> None:
 def test_events_need_leads(demo: Path) -> None:
     result = leadgate("backtest", EXAMPLES / "classic.yaml", *RANGE, "--events", demo / "events.parquet")
     assert result.returncode == 2 and "need --leads" in result.stderr
+
+
+PREDICTIVE = """\
+schema: 1
+name: predictive
+version: 1
+qualify:
+  threshold: 1000000
+  paths:
+    - name: likely
+      when: {predicted: sql_model, gte: 0.5}
+"""
+
+
+def test_a_definition_reading_predictions_without_them_gets_a_note(demo: Path, tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    definition = tmp_path / "predictive.yaml"
+    definition.write_text(PREDICTIVE)
+    without = leadgate("backtest", definition, *RANGE, *files(demo), "--json")
+    assert without.returncode == 0, without.stderr
+    assert "the definition reads model predictions (sql_model) but no --predictions file was given" in without.stderr
+    assert json.loads(without.stdout)["definition"]["total"]["mqls"] == 0  # every 'predicted' condition false
+    ids = pq.read_table(demo / "leads.parquet", columns=["lead_id"]).column("lead_id").to_pylist()[:3]
+    predictions = tmp_path / "predictions.csv"
+    predictions.write_text("lead_id,model,probability,scored_at\n" + "".join(
+        f"{lead},sql_model,0.9,2026-07-01T00:00:00Z\n" for lead in ids
+    ))  # fmt: skip
+    given = leadgate("backtest", definition, *RANGE, *files(demo), "--predictions", predictions, "--json")
+    assert given.returncode == 0, given.stderr
+    assert "note" not in given.stderr
+    report = json.loads(given.stdout)["definition"]
+    assert report["total"]["mqls"] + report["mqls_at_start"] == 3

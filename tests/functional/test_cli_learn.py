@@ -92,7 +92,12 @@ def test_calibrate_errors_are_clean(demo: Path, tmp_path: Path) -> None:
     assert "no column for the outcome 'customer'; expected one named won or customer" in missing.stderr
     capacity = leadgate("calibrate", EXAMPLES / "classic.yaml", *learning(demo), "--capacity", "lots")
     assert capacity.returncode == 2 and "is not a weekly capacity" in capacity.stderr
-    for result in (both, missing, capacity):
+    few = leadgate("calibrate", EXAMPLES / "classic.yaml", *learning(demo)[:-2], "--horizon", "1d", "--capacity", "5")
+    assert few.returncode == 2 and "too few converted leads to learn from: " in few.stderr
+    assert "at least 20 are needed (about 27 converted leads in all)" in few.stderr
+    no_outcomes = leadgate("calibrate", EXAMPLES / "classic.yaml", *inputs(demo), "--outcome", "sql")
+    assert no_outcomes.returncode == 2 and "give --outcomes FILE with --leads" in no_outcomes.stderr
+    for result in (both, missing, capacity, few, no_outcomes):
         assert "Traceback" not in result.stderr
 
 
@@ -126,6 +131,23 @@ def test_predictions_qualify_leads_through_a_predicted_condition(demo: Path, mod
     qualified = {x["lead_id"] for x in lines if x["qualified"]}
     assert qualified == likely
     assert all(x["qualified_by"] == ["likely"] for x in lines if x["qualified"])
+
+
+def test_calibrate_reads_predictions_and_notes_their_absence(demo: Path, model: Path, tmp_path: Path) -> None:
+    predictions = tmp_path / "predictions.csv"
+    scored = leadgate("predict", "score", "--model", model, *inputs(demo), "--as-of", AS_OF, "--out", predictions)
+    assert scored.returncode == 0, scored.stderr
+    definition = tmp_path / "predictive.yaml"
+    definition.write_text(PREDICTIVE)
+    args = [*learning(demo), "--as-of", AS_OF, "--capacity", "15/week", "--json"]
+    without = leadgate("calibrate", definition, *args)
+    assert without.returncode == 0, without.stderr
+    assert "the definition reads model predictions (sql_model) but no --predictions file was given" in without.stderr
+    assert json.loads(without.stdout)["report"]["current"]["mqls"] == 0  # 'predicted' is false for everyone
+    given = leadgate("calibrate", definition, *args, "--predictions", predictions)
+    assert given.returncode == 0, given.stderr
+    assert "note" not in given.stderr
+    assert json.loads(given.stdout)["report"]["current"]["mqls"] > 0  # the path 'likely' now qualifies leads
 
 
 def test_predictions_in_the_store_qualify_leads(demo: Path, model: Path, tmp_path: Path) -> None:
@@ -186,3 +208,97 @@ def test_every_command_and_option_is_documented() -> None:
             for option in getattr(param, "opts", []):
                 if option.startswith("--") and option != "--help":
                     assert f"`{option}" in docs, f"docs/calibration.md does not document {name} {option}"
+
+
+STORED = """\
+schema: 1
+name: sized
+version: 1
+fit:
+  - id: big
+    when: {trait: employees, gte: 200}
+    points: 10
+qualify:
+  threshold: 10
+"""
+STORE_AS_OF = datetime(2026, 6, 1)
+
+
+def learning_store(url: str, leads: int = 900) -> None:
+    """Leads in a store whose tier decides how often sales accepted them in the 30 days after STORE_AS_OF
+    (gold 50%, silver 15%, bronze 2%); employees is noise.  Some leads were SQLs before: they are left out."""
+    import random
+    from datetime import timedelta
+
+    from leadgate.store.models import StageChange
+    from leadgate.store.store import IncomingEvent, Store
+
+    rng = random.Random(11)
+    store = Store(url)
+    store.upgrade()
+    with store.session() as s, s.begin():
+        events = []
+        for i in range(leads):
+            tier = rng.choice(["gold", "silver", "bronze"])
+            lead = store.resolve(s, user_id=f"S{i:04d}", at=STORE_AS_OF - timedelta(days=rng.uniform(5, 120)))
+            lead.traits = {"tier": tier, "employees": rng.randint(1, 500), "first_name": f"N{i}"}
+            events.append(IncomingEvent(f"e{i}", lead.id, "page_view", STORE_AS_OF - timedelta(days=rng.uniform(0, 4))))
+            p = {"gold": 0.5, "silver": 0.15, "bronze": 0.02}[tier]
+            if rng.random() < p:
+                at = STORE_AS_OF + timedelta(days=rng.uniform(-20, 28))
+                s.add(StageChange(lead_id=lead.id, from_stage="new", to_stage="sql", at=at, reason="accept", actor="t"))
+        store.record_events(s, events)
+    store.engine.dispose()
+
+
+def test_calibrate_reads_the_store_and_stored_versions(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    (tmp_path / "sized.yaml").write_text(STORED)
+    pushed = leadgate("definitions", "push", tmp_path / "sized.yaml", "--author", "t", "--database", url)
+    assert pushed.returncode == 0, pushed.stderr
+    learning_store(url)
+    proposal, report = tmp_path / "proposed.yaml", tmp_path / "report.json"
+    result = leadgate(
+        "calibrate", "sized@1", "--outcome", "sql", "--database", url, "--as-of", "2026-06-01T00:00:00Z",
+        "--horizon", "30d", "--capacity", "20/week", "--out", proposal, "--report", report,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert f"history: store {url}; outcomes: the store" in result.stdout
+    assert f"leadgate definitions push {proposal} --author NAME" in result.stdout
+    data = json.loads(report.read_text())
+    assert data["converted_before"] > 0 and data["population"] + data["converted_before"] == 900
+    assert data["positives"] > 60 and data["proposed"]["auc"] > 0.7
+    text = proposal.read_text()
+    assert "from sized v1 (#1 sized@1)" in text and "{trait: tier, equals: gold}" in text and "first_name" not in text
+    assert leadgate("validate", proposal).returncode == 0
+    listed = json.loads(leadgate("definitions", "list", "--database", url, "--json").stdout)
+    assert [(v["id"], v["active"]) for v in listed] == [(1, False)]  # nothing pushed, nothing activated
+    converted = leadgate("calibrate", "sized@1", "--outcome", "converted", "--database", url)
+    assert converted.returncode == 2 and "the store records the outcomes sql and customer" in converted.stderr
+    nowhere = leadgate("calibrate", tmp_path / "sized.yaml", "--outcome", "sql", "--database",
+                       f"sqlite:///{tmp_path / 'none.db'}")  # fmt: skip
+    assert nowhere.returncode == 2 and "no store at" in nowhere.stderr and not (tmp_path / "none.db").exists()
+
+
+def test_predict_trains_and_scores_from_the_store_and_shows_the_factors(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    learning_store(url)
+    trained = leadgate("predict", "train", "--name", "tier_model", "--outcome", "sql", "--database", url,
+                       "--as-of", "2026-06-01T00:00:00Z", "--horizon", "30d")  # fmt: skip
+    assert trained.returncode == 0, trained.stderr
+    assert "model tier_model" in trained.stdout and "written to the store" in trained.stdout
+    scored = leadgate("predict", "score", "--model", "tier_model", "--database", url, "--as-of", "2026-06-01T00:00:00Z")
+    assert scored.returncode == 0, scored.stderr
+    assert "900 predictions recorded" in scored.stderr
+    shown = json.loads(leadgate("predict", "show", "S0001", "--database", url, "--json").stdout)
+    (prediction,) = shown["predictions"]
+    assert prediction["model"] == "tier_model" and prediction["scored_at"] == "2026-06-01T00:00:00Z"
+    assert 0 < prediction["probability"] < 1 and prediction["factors"]
+    assert {"factor", "label", "weight"} <= set(prediction["factors"][0])
+    text = leadgate("predict", "show", "S0001", "--database", url)
+    assert text.returncode == 0, text.stderr
+    assert f"tier_model {prediction['model_version']}: {prediction['probability']:.3f}" in text.stdout
+    top = prediction["factors"][0]
+    assert f"{top['weight']:+.3f}  {top['label']} ({top['factor']})" in text.stdout
+    unknown = leadgate("predict", "show", "nobody", "--database", url)
+    assert unknown.returncode == 2 and "no lead 'nobody'" in unknown.stderr

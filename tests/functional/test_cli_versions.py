@@ -68,3 +68,39 @@ def test_unknown_versions_are_clean_errors(db: str, tmp_path: Path) -> None:
         assert "no stored definition version" in result.stderr and "Traceback" not in result.stderr
     missing = leadgate("definitions", "diff", "nope.yaml", "1", "--database", f"sqlite:///{tmp_path / 'none.db'}")
     assert missing.returncode == 2 and "neither a definition file nor a version" in missing.stderr
+
+
+def test_push_and_activate_errors_are_clean(db: str, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("schema: 1\nname: bad\nversion: 1\nqualify:\n  threshold: 10\n  treshold: 20\n")
+    result = leadgate("definitions", "push", bad, "--author", "ann", "--database", db)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"{bad}:6:3" in result.stderr and "treshold" in result.stderr
+    for ref in ("99", "classic@9", "nope"):
+        result = leadgate("definitions", "activate", ref, "--author", "bob", "--database", db)
+        assert result.returncode == 2 and "Traceback" not in result.stderr
+        assert f"no stored definition version '{ref}'" in result.stderr
+    listed = json.loads(leadgate("definitions", "list", "--database", db, "--json").stdout)
+    assert [v["id"] for v in listed] == [1, 2] and [v["active"] for v in listed] == [True, False]
+
+
+def test_pushing_a_stored_version_again(db: str, tmp_path: Path) -> None:
+    again = leadgate("definitions", "push", EXAMPLES / "classic.yaml", "--author", "bob", "--database", db)
+    assert again.returncode == 0, again.stderr
+    assert "classic v1 is already stored as #1 with the same content; nothing pushed" in again.stdout
+    changed = tmp_path / "classic_v1_changed.yaml"
+    changed.write_text((EXAMPLES / "classic.yaml").read_text().replace("threshold: 100", "threshold: 80"))
+    result = leadgate("definitions", "push", changed, "--author", "bob", "--database", db)
+    assert result.returncode == 2 and "Traceback" not in result.stderr and "IntegrityError" not in result.stderr
+    assert "classic@1 is already stored as #1 with different content; bump version" in result.stderr
+    listed = json.loads(leadgate("definitions", "list", "--database", db, "--json").stdout)
+    assert [(v["id"], v["author"]) for v in listed] == [(1, "ann"), (2, "ann")]  # nothing new, nothing changed
+
+
+@pytest.mark.parametrize("ref", ["classic@2", "#2", "latest", "classic"])
+def test_activate_takes_a_ref(db: str, ref: str) -> None:
+    result = leadgate("definitions", "activate", ref, "--author", "bob", "--database", db)
+    assert result.returncode == 0, result.stderr
+    assert "activated #2" in result.stdout
+    active = json.loads(leadgate("definitions", "show", "active", "--database", db, "--json").stdout)
+    assert active["id"] == 2

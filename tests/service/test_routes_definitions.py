@@ -64,3 +64,20 @@ def test_errors_have_the_one_shape(server: Server) -> None:
     r = httpx.get(f"{server.url}/api/definitions", headers={"Authorization": f"Bearer {server.write_key}"})
     assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
     assert httpx.get(f"{server.url}/api/definitions").status_code == 401
+
+
+def test_pushing_a_stored_version_again(server: Server) -> None:
+    url, headers = f"{server.url}/api/definitions", admin(server)
+    same = httpx.post(url, json={"source": CLASSIC, "author": "bob"}, headers=headers)
+    assert same.status_code == 200, same.text
+    assert same.json() == {"id": 1, "name": "classic", "version": "1", "active": False, "created": False}
+    other = httpx.post(url, json={"source": CLASSIC.replace("threshold: 100", "threshold: 80")}, headers=headers)
+    assert other.status_code == 409, other.text
+    error = other.json()["error"]
+    assert error["code"] == "version_conflict"
+    assert error["message"].startswith("classic@1 is already stored as #1 with different content; bump version")
+    v2 = httpx.post(url, json={"source": CLASSIC.replace("version: 1", "version: 2")}, headers=headers)
+    assert v2.status_code == 200 and v2.json()["created"] is True
+    listed = httpx.get(url, headers=headers).json()
+    assert [(v["id"], v["version"]) for v in listed] == [(1, "1"), (v2.json()["id"], "2")]
+    assert listed[0]["author"] == "tests"  # the repeated push by bob changed nothing

@@ -66,3 +66,17 @@ def test_backtest_from_the_store(store: Store) -> None:
         FirstMql("G", 3, tiny.at(20), "event"),
     ]
     assert report.history == f"store {store.url}"
+
+
+def test_trait_types_name_every_trait_with_its_kind(store: Store) -> None:
+    from leadgate.store.history import trait_types
+
+    assert trait_types(store) == {("leads", "title"): "string"}  # text for most leads, a number for one
+    with store.session() as s, s.begin():
+        lead = store.resolve(s, user_id="Z", at=when(1))
+        lead.traits = {"employees": 40, "paid": True, "tags": ["a"], "email": "not a trait"}
+        store.record_events(s, [IncomingEvent("z1", "Z", "page_view", when(2), properties={"path": "/pricing"})])
+    assert trait_types(store) == {
+        ("leads", "title"): "string", ("leads", "employees"): "number", ("leads", "paid"): "boolean",
+        ("events", "path"): "string",
+    }  # fmt: skip

@@ -146,3 +146,28 @@ def test_live_scores_equal_batch_scores_with_accounts_and_predictions(abm_store:
     by_id = {x.lead_id: x for x in batch.scores}
     assert by_id["u4"].qualified_by == ["likely"] and by_id["u4"].predicted == {"sql": 0.75}
     assert by_id["u2"].qualified_by == ["buying_group"] and by_id["u3"].qualified_by == []
+
+
+def test_the_latest_prediction_of_each_model_is_read_back_with_its_factors(abm_store: Store) -> None:
+    from leadgate.store.predictions import latest_for_lead
+
+    people(abm_store, {"u1": "acme", "u2": "acme"})
+    early, late = datetime(2026, 10, 1, 8, 0), datetime(2026, 10, 30, 8, 0, 0, 5)
+    factors = [{"factor": "pricing_30d", "label": "pricing page in 30 days", "weight": 1.2}]
+    abm_store.record_predictions([
+        IncomingPrediction("u1", "sql", 0.4, early, [{"factor": "old", "weight": 0.1}], "v1"),
+        IncomingPrediction("u1", "sql", 0.72, late, factors, "v2"),
+        IncomingPrediction("u1", "sql", 0.70, late, [], "v2"),  # a tie at one instant: the higher wins
+        IncomingPrediction("u1", "won", 0.05, early),
+        IncomingPrediction("u2", "sql", 0.9, late),
+    ])  # fmt: skip
+    with abm_store.session() as s:
+        found = latest_for_lead(s, "u1")
+        assert found == [
+            {"model": "sql", "model_version": "v2", "probability": 0.72, "scored_at": "2026-10-30T08:00:00.000005Z",
+             "factors": factors},
+            {"model": "won", "model_version": None, "probability": 0.05, "scored_at": "2026-10-01T08:00:00Z",
+             "factors": []},
+        ]  # fmt: skip
+        assert [p["model"] for p in latest_for_lead(s, "u1", "won")] == ["won"]
+        assert latest_for_lead(s, "nobody") == []
