@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from leadgate.engines.base import quote_ident
-from leadgate.inputs.readers import ALIASES, BOUNDED, OPTIONAL_STRINGS, TIMESTAMPS
+from leadgate.inputs.normalize import ALIASES, BOUNDED, OPTIONAL_STRINGS, TIMESTAMPS
 
 SQL_TYPES = {"number": "DOUBLE", "string": "VARCHAR", "boolean": "BOOLEAN"}
 #: The lower-cased part after the '@' of an address with exactly one '@' (as inputs.readers.email_domain).

@@ -18,7 +18,8 @@ from typing import Any
 import pyarrow as pa
 
 from leadgate.errors import InputError, RowError
-from leadgate.inputs.readers import FieldTypes, _flatten, normalize, records_table
+from leadgate.inputs.normalize import FieldTypes, normalize
+from leadgate.inputs.tables import flatten, records_table
 
 EVENT_FOR_TYPE = {"page": "page_view", "screen": "screen_view"}
 PAGE_FIELDS = ("path", "url", "referrer", "title", "search")
@@ -89,7 +90,7 @@ def read_segment(path: Path, field_types: FieldTypes, rejected: list[RowError]) 
         if kind == "identify":
             traits = msg.get("traits") or context.get("traits")
             if isinstance(traits, dict):
-                leads[lead_id].update({k: v for k, v in _flatten(traits).items() if k not in ("id", "lead_id")})
+                leads[lead_id].update({k: v for k, v in flatten(traits).items() if k not in ("id", "lead_id")})
             continue
         if kind == "group":
             group_id = msg.get("groupId")
@@ -97,7 +98,7 @@ def read_segment(path: Path, field_types: FieldTypes, rejected: list[RowError]) 
                 rejected.append(RowError(str(path), number, "groupId", "a group message needs a groupId"))
                 continue
             group_traits: dict[str, Any] = msg["traits"] if isinstance(msg.get("traits"), dict) else {}
-            accounts.setdefault(str(group_id), {"account_id": str(group_id)}).update(_flatten(group_traits))
+            accounts.setdefault(str(group_id), {"account_id": str(group_id)}).update(flatten(group_traits))
             account_rows.setdefault(str(group_id), number)
             leads[lead_id]["account_id"] = str(group_id)
             continue
@@ -106,7 +107,7 @@ def read_segment(path: Path, field_types: FieldTypes, rejected: list[RowError]) 
             rejected.append(RowError(str(path), number, "event", "a track message needs an event name"))
             continue
         props: dict[str, Any] = msg["properties"] if isinstance(msg.get("properties"), dict) else {}
-        row: dict[str, Any] = _flatten(props)
+        row: dict[str, Any] = flatten(props)
         page: dict[str, Any] = context["page"] if isinstance(context.get("page"), dict) else {}
         if kind in EVENT_FOR_TYPE:
             for key in PAGE_FIELDS:
