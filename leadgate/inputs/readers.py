@@ -134,6 +134,8 @@ def read_dataset(
     def read_predictions() -> pa.Table | None:
         return read_table(predictions, "predictions", types, rejected, **opts) if predictions else None
 
+    if events_format not in (None, "auto", "segment"):
+        raise InputError(f"unknown events format {events_format!r}; expected 'segment' (or none: by extension)")
     if events_format == "segment":
         if events is None:
             raise InputError("--events-format segment needs an events file of Segment messages")
@@ -142,7 +144,12 @@ def read_dataset(
         account_table = read_table(accounts, "accounts", types, rejected, **opts) if accounts else seg.accounts
         predicted = read_predictions()
         return Dataset(
-            leads=lead_table, events=seg.events, accounts=account_table, rejected=rejected, predictions=predicted
+            leads=lead_table,
+            events=seg.events,
+            accounts=account_table,
+            rejected=rejected,
+            predictions=predicted,
+            duplicate_messages=seg.duplicates,
         )
     if leads is None:
         raise InputError("a leads file is required")
