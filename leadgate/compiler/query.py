@@ -111,7 +111,7 @@ def as_of_epoch(as_of: datetime | float | str | None) -> float:
     return micros / 1_000_000
 
 
-def _table(name: str) -> exp.Table:
+def table_ref(name: str) -> exp.Table:
     parts = name.split(".")
     t = exp.Table(this=ident(parts[-1]))
     if len(parts) >= 2:
@@ -187,7 +187,7 @@ class _Compiler:
             where = exp.and_(exp.In(this=col("event", "e"), expressions=[string(n) for n in names]), where)
         else:
             where = exp.and_(exp.false(), where)
-        return exp.select(*cols).from_(_table(self.tables.events).as_("e")).where(where)
+        return exp.select(*cols).from_(table_ref(self.tables.events).as_("e")).where(where)
 
     def match(self, cond: EventCond) -> exp.Expression:
         parts: list[exp.Expression] = []
@@ -229,10 +229,10 @@ class _Compiler:
             cols.append(exp.alias_(col(name, "g"), name, quoted=True))
         for i, _ in enumerate(self.models):
             cols.append(exp.alias_(col(predictions.column(i), "v"), predictions.column(i), quoted=True))
-        q = exp.select(*cols).from_(_table(self.tables.leads).as_("l"))
+        q = exp.select(*cols).from_(table_ref(self.tables.leads).as_("l"))
         if any(t == "accounts" for t, _ in self.fields):
             q = q.join(
-                _table(self.tables.accounts).as_("a"),
+                table_ref(self.tables.accounts).as_("a"),
                 on=exp.EQ(this=col("account_id", "l"), expression=col("account_id", "a")),
                 join_type="left",
             )
@@ -398,7 +398,7 @@ class _Compiler:
         if self.econds:
             ctes.append(("agg", self.agg()))
         if self.models:
-            ctes += predictions.prediction_ctes(self.models, _table(self.tables.predictions), self.at(self.T_us))
+            ctes += predictions.prediction_ctes(self.models, table_ref(self.tables.predictions), self.at(self.T_us))
         ctes.append(("base", self.base()))
         ctes += self.stages(layout)
         query = self.final(layout)
