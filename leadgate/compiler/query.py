@@ -46,6 +46,7 @@ from leadgate.compiler.sqlbuild import (
     truthy,
 )
 from leadgate.definition.model import (
+    MAX_HALF_LIVES,
     Definition,
     EngagementRule,
     EventCond,
@@ -208,7 +209,7 @@ class _Compiler:
         for k, m in matches.items():
             cols.append(exp.alias_(exp.Sum(this=flag(m.copy())), f"n{k}", quoted=True))
         for (k, h), name in self.weights.items():
-            w = exp.Pow(this=num(0.5), expression=div(sub(self.now_seconds(), col("__t")), num(h)))
+            w = self.decay(col("__t"), h)
             cols.append(exp.alias_(exp.Sum(this=case([(matches[k].copy(), w)], num(0))), name, quoted=True))
         for k, name in self.latest.items():
             cols.append(exp.alias_(exp.Max(this=case([(matches[k].copy(), col("__t"))], None)), name, quoted=True))
@@ -279,7 +280,13 @@ class _Compiler:
             return mul(pts, col(self.weights[(k, h)]) if h else col(f"n{k}"))
         if not h:
             return pts
-        return mul(pts, exp.Pow(this=num(0.5), expression=div(sub(self.now_seconds(), col(self.latest[k])), num(h))))
+        return mul(pts, self.decay(col(self.latest[k]), h))
+
+    def decay(self, t: exp.Expression, h: float) -> exp.Expression:
+        """0.5 ^ ((T - t) / h), and 0 beyond MAX_HALF_LIVES half-lives (docs/semantics.md, "Time")."""
+        age = div(sub(self.now_seconds(), t), num(h))
+        too_old = exp.GT(this=age, expression=num(MAX_HALF_LIVES))
+        return case([(too_old, num(0))], exp.Pow(this=num(0.5), expression=age.copy()))
 
     def stages(self, layout: Layout) -> list[tuple[str, exp.Select]]:
         d, scope = self.d, self.scope()

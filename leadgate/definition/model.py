@@ -60,6 +60,11 @@ def _half_life(value: Any) -> Any:
     return _duration(value)
 
 
+#: Beyond this many half-lives an event weighs 0 (docs/semantics.md, "Time"): its weight would be below
+#: 2^-1000 (about 1e-301), where engines part ways (PostgreSQL raises an underflow error on a result below
+#: the smallest double, also when multiplying such a weight by a rule's points; the others round to 0).
+MAX_HALF_LIVES = 1000
+
 #: A half-life in seconds; ``none`` (stored as 0) switches decay off for a rule.
 HalfLife = Annotated[
     float,
