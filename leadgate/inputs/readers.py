@@ -73,7 +73,10 @@ def read_csv(path: Path, columns: set[str] | None = None) -> RawTable:
         table = pacsv.read_csv(
             path,
             convert_options=pacsv.ConvertOptions(
-                column_types=dict.fromkeys(keep, pa.string()), include_columns=keep, strings_can_be_null=True
+                column_types=dict.fromkeys(keep, pa.string()),
+                include_columns=keep,
+                strings_can_be_null=True,
+                null_values=[""],  # only an empty field is missing: 'NA' (Namibia), 'null' or 'nan' are values
             ),
         )
     except pa.ArrowInvalid as exc:
@@ -82,6 +85,24 @@ def read_csv(path: Path, columns: set[str] | None = None) -> RawTable:
 
 
 def read_raw(path: Path, rejected: list[RowError], columns: set[str] | None = None) -> RawTable:
+    raw = _read_raw(path, rejected, columns)
+    check_unique_columns(path, raw.table.column_names)
+    return raw
+
+
+def check_unique_columns(path: Path, names: list[str]) -> None:
+    """A column named twice (``employees,employees``) would leave it unclear which one is meant."""
+    first: dict[str, int] = {}
+    for number, name in enumerate(names, start=1):
+        if name in first:
+            raise InputError(
+                f"{path}: the column '{name}' appears twice (columns {first[name]} and {number}); "
+                "expected each column once"
+            )
+        first[name] = number
+
+
+def _read_raw(path: Path, rejected: list[RowError], columns: set[str] | None = None) -> RawTable:
     name = path.name.lower()
     if not path.exists():
         raise InputError(f"{path}: no such file")
@@ -92,6 +113,7 @@ def read_raw(path: Path, rejected: list[RowError], columns: set[str] | None = No
     if name.endswith(".parquet"):
         try:
             names = pq.read_schema(path).names
+            check_unique_columns(path, names)
             keep = names if columns is None else [n for n in names if n in columns]
             return RawTable(path, pq.read_table(path, columns=keep), 1)
         except (pa.ArrowInvalid, OSError) as exc:
