@@ -121,3 +121,28 @@ def test_every_written_row_names_the_definition_and_its_version(
 def test_the_check_for_events_without_a_lead_can_be_left_out(files: dict[str, Path]) -> None:
     run = leadgate.score(DEFINITION, **files, as_of=AS_OF, check_events=False)
     assert (run.events_without_lead, run.unknown_lead_ids) == (0, [])
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_a_query_the_engine_cannot_run_is_an_engine_error(engine: str) -> None:
+    """The driver's error becomes an EngineError (a clean CLI message), never a traceback."""
+    from leadgate.compiler import compile_definition
+    from leadgate.engines import get_engine
+    from leadgate.errors import EngineError
+
+    defn = leadgate.load_definition(DEFINITION)
+    options = {"url": PG_URL} if engine == "postgres" else {}
+    with get_engine(engine, **options) as eng, pytest.raises(EngineError, match=rf"^{engine} could not run the"):
+        eng.run(compile_definition(defn, dialect=eng.dialect, as_of=AS_OF))  # no tables loaded
+
+
+@pytest.mark.postgres
+def test_a_sum_past_the_largest_double_is_an_engine_error_on_postgres(files: dict[str, Path], tmp_path: Path) -> None:
+    huge = write(
+        tmp_path / "huge.yaml",
+        "schema: 1\nname: huge\nversion: 1\nfit:\n"
+        "  - {id: a, when: {trait: title, exists: true}, points: 1.0e+308}\n"
+        "  - {id: b, when: {trait: title, exists: true}, points: 1.0e+308}\nqualify: {threshold: 1}\n",
+    )
+    with pytest.raises(leadgate.LeadgateError, match=r"postgres could not run the scoring query: .*overflow"):
+        leadgate.score(huge, **files, as_of=AS_OF, engine="postgres", engine_options={"url": PG_URL})
