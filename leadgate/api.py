@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from leadgate.compiler import as_of_epoch, compile_definition
+from leadgate.compiler.checks import events_without_lead_sql
 from leadgate.compiler.query import TableNames
 from leadgate.definition.loader import load_definition
 from leadgate.definition.model import Definition
-from leadgate.engines import get_engine, prepare_tables
+from leadgate.engines import Engine, get_engine, prepare_tables
 from leadgate.errors import RowError
 from leadgate.inputs.dataset import Dataset
 from leadgate.inputs.readers import read_dataset
@@ -24,13 +25,20 @@ from leadgate.summary import Summary
 
 @dataclass
 class ScoreRun:
-    """One scoring run: the columnar results, the input rows that were rejected, and views on both."""
+    """One scoring run: the columnar results, the input rows that were rejected, and views on both.
+
+    ``events_without_lead`` counts the events whose lead_id names no lead (never scored), and
+    ``unknown_lead_ids`` gives a few of those ids; ``duplicate_messages`` counts the Segment messages
+    skipped because one with the same messageId was read before."""
 
     definition: Definition
     as_of: float
     engine: str
     table: ScoreTable
     rejected: list[RowError] = field(default_factory=list)
+    events_without_lead: int = 0
+    unknown_lead_ids: list[str] = field(default_factory=list)
+    duplicate_messages: int = 0
 
     @cached_property
     def scores(self) -> list[LeadScore]:
@@ -88,28 +96,65 @@ def score(
     engine: str = "sqlite",
     engine_options: dict[str, Any] | None = None,
     on_step: Callable[[str], None] | None = None,
+    check_events: bool = True,
 ) -> ScoreRun:
     """Score every lead as of ``as_of`` (default now) with the compiled SQL on ``engine``.
 
     Give either files (``leads``, ``events``, ``accounts``, and ``predictions`` for a definition with
-    ``predicted`` conditions) or an already read ``data`` Dataset.
-    ``on_step`` is told the stage as the run moves on (the CLI's progress bar).
+    ``predicted`` conditions) or an already read ``data`` Dataset.  With ``events_format="segment"`` the
+    events file holds Segment messages, and the leads file may be left out (identify messages name them).
+    ``on_step`` is told each stage as the run moves on (the CLI's progress bar): ``reading inputs`` (not
+    when ``data`` is given), ``loading into ENGINE``, ``compiling``, ``scoring on ENGINE``.
+    ``check_events`` counts the events whose lead_id names no lead (``ScoreRun.events_without_lead``): one
+    more query, a join of the events to the leads.
     """
+    step = on_step or _quiet
     defn = _definition(definition)
     t = as_of_epoch(as_of)
+    segment = events_format == "segment"
     with get_engine(engine, **(engine_options or {})) as eng:
+        if data is None:
+            step("reading inputs")
         native = (
             data is None
+            and not segment
             and leads is not None
             and eng.load_files(defn, Path(leads), _path(events), _path(accounts), _path(predictions))
         )
         if not native:
             if data is None:
-                data = read_inputs(defn, leads, events, accounts, predictions=predictions)
+                data = read_inputs(defn, leads, events, accounts, events_format=events_format, predictions=predictions)
+            step(f"loading into {engine}")
             eng.load(prepare_tables(defn, data))
-        table = eng.run(eng.score_sql(defn, t))
-    rejected = list(data.rejected) if data is not None else []
-    return ScoreRun(definition=defn, as_of=t, engine=engine, table=table, rejected=rejected)
+        else:
+            step(f"loading into {engine}")  # done by load_files: the engine reads the files in place
+        step("compiling")
+        query = eng.score_sql(defn, t)
+        step(f"scoring on {engine}")
+        table = eng.run(query)
+        orphans, examples = _events_without_lead(eng) if check_events else (0, [])
+    return ScoreRun(
+        definition=defn,
+        as_of=t,
+        engine=engine,
+        table=table,
+        rejected=list(data.rejected) if data is not None else [],
+        events_without_lead=orphans,
+        unknown_lead_ids=examples,
+        duplicate_messages=data.duplicate_messages if data is not None else 0,
+    )
+
+
+def _quiet(_step: str) -> None:
+    pass
+
+
+def _events_without_lead(eng: Engine) -> tuple[int, list[str]]:
+    """How many loaded events name no loaded lead, and a few of those lead ids."""
+    rows = eng.fetch(events_without_lead_sql(eng.dialect))
+    if not rows:
+        return 0, []
+    return int(rows[0]["events"]), [str(r["lead_id"]) for r in rows]
 
 
 def _path(p: str | Path | None) -> Path | None:

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -149,7 +150,7 @@ def score(
 
     if leads is None and events_format != "segment":
         raise click.UsageError("--leads is required (or give --events with --events-format segment)")
-    with _progress(not as_json and sys.stderr.isatty(), steps=5 if out_path else 4) as step:
+    with _progress(not as_json and sys.stderr.isatty(), steps=6 if out_path else 5) as step:
         step("reading definition")
         defn = load_definition(definition)
         run = api.score(
@@ -178,16 +179,37 @@ def score(
                     "as_of": run.as_of,
                     "engine": engine,
                     "rejected_rows": len(run.rejected),
+                    "events_without_lead": run.events_without_lead,
+                    "unknown_lead_ids": run.unknown_lead_ids,
+                    "duplicate_messages": run.duplicate_messages,
                     **summary.to_dict(),
                 }
             )
         )
         return
     _print_rejects(run.rejected)
+    _note_input_gaps(run)
     note_missing_predictions(defn.models(), predictions)
     _print_summary(defn.name, defn.version_str, run.as_of, engine, summary)
     if out_path:
         out.print(f"scores written to {out_path}", highlight=False)
+
+
+def _note_input_gaps(run: api.ScoreRun) -> None:
+    """Input that was read but not scored: events of no known lead, repeated Segment messages."""
+    if run.events_without_lead:
+        ids = escape(", ".join(repr(i) for i in run.unknown_lead_ids))
+        err.print(
+            f"[yellow]note[/yellow] {run.events_without_lead:,} event(s) name a lead_id that is not among the "
+            f"leads, and are not scored (e.g. {ids})",
+            highlight=False,
+        )
+    if run.duplicate_messages:
+        err.print(
+            f"[yellow]note[/yellow] {run.duplicate_messages:,} Segment message(s) repeat the messageId of one "
+            "read before, and were read once",
+            highlight=False,
+        )
 
 
 def _print_summary(name: str, version: str, as_of: float, engine: str, s: Summary) -> None:

@@ -1,5 +1,6 @@
 """Writing scores: JSON Lines (one LeadScore with its breakdown per line), CSV or Parquet (one flat row per
-lead: scores, decision, reasons, and points per rule), chosen by the file's extension."""
+lead: scores, decision, reasons, and points per rule), chosen by the file's extension.  Every row names the
+definition and version that scored it (``definition``, ``definition_version``)."""
 
 from __future__ import annotations
 
@@ -31,7 +32,10 @@ def flat_table(scores: ScoreTable) -> pa.Table:
             pa.string(),
         )
 
+    defn = scores.query.definition
     columns = {
+        "definition": pa.array([defn.name] * t.num_rows, pa.string()),
+        "definition_version": pa.array([defn.version_str] * t.num_rows, pa.string()),
         "lead_id": t.column("lead_id"),
         "fit": pc.cast(t.column("fit"), pa.float64()),
         "engagement": pc.cast(t.column("engagement"), pa.float64()),
@@ -64,8 +68,10 @@ def write_scores(scores: ScoreTable, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if name.endswith((".jsonl", ".ndjson")):
         with path.open("w") as f:
+            defn = scores.query.definition
+            scored_by = {"definition": defn.name, "definition_version": defn.version_str}
             for s in scores:
-                f.write(json.dumps(s.to_dict()) + "\n")
+                f.write(json.dumps({**scored_by, **s.to_dict()}) + "\n")
     elif name.endswith(".csv"):
         pacsv.write_csv(flat_table(scores), path)
     elif name.endswith(".parquet"):

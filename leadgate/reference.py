@@ -13,6 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 from leadgate.definition.model import (
+    MAX_HALF_LIVES,
     AccountQualifiedCond,
     AllCond,
     AnyCond,
@@ -156,6 +157,11 @@ class _Lead:
             return _compare_exact(self.predicted.get(cond.predicted), cond.op, cond.value)
         raise AssertionError(type(cond))
 
+    def decay(self, t: float, h: float) -> float:
+        """The weight of an event at ``t``: 0.5 ^ ((T - t) / h), and 0 beyond MAX_HALF_LIVES half-lives."""
+        age = (self.as_of - t) / h
+        return 0.0 if age > MAX_HALF_LIVES else 0.5**age
+
     def engagement_points(self, rule: EngagementRule) -> Contribution:
         matched = self.matching(rule.match)
         n = len(matched)
@@ -163,10 +169,10 @@ class _Lead:
             return Contribution(n, 0.0)
         h = self.defn.half_life(rule)
         if rule.per == "occurrence":
-            raw = rule.points * (sum(0.5 ** ((self.as_of - e["ts"]) / h) for e in matched) if h else n)
+            raw = rule.points * (sum(self.decay(e["ts"], h) for e in matched) if h else n)
         else:
             latest = max(e["ts"] for e in matched)
-            raw = rule.points * (0.5 ** ((self.as_of - latest) / h) if h else 1)
+            raw = rule.points * (self.decay(latest, h) if h else 1)
         if rule.cap is not None:
             raw = min(max(raw, -rule.cap), rule.cap)
         return Contribution(n, float(raw))

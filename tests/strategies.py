@@ -38,7 +38,7 @@ REGEXES = [
     "o+",
 ]
 WINDOWS = ["1h", "1d", "7d", "30d", None]
-HALF_LIVES = [None, "none", "1d", "7d", "30d"]
+HALF_LIVES = [None, "none", "1h", "1d", "7d", "30d"]
 
 STRING_FIELDS = {"title": TITLES, "country": COUNTRIES, "email_domain": DOMAINS, "account.industry": INDUSTRIES}
 NUMBER_FIELDS = {"visits": NUMBERS, "account.employees": NUMBERS}
@@ -227,6 +227,10 @@ def definition_dicts(draw: Any) -> dict[str, Any]:
         if draw(st.booleans()) and draw(st.booleans()):
             rule["product"] = True
         engagement.append(rule)
+    if draw(st.booleans()):
+        # a short half-life over the whole history: events months old weigh (almost) nothing, or exactly 0
+        old = {"id": f"e{n_eng}", "event": draw(st.sampled_from(sorted(EVENTS))), "half_life": "1h"}
+        engagement.append({**old, "points": draw(st.sampled_from([-20, 1, 7.5]))})
     ids = [r["id"] for r in fit + engagement]
     account: dict[str, Any] | None = None
     if draw(st.booleans()):
@@ -295,6 +299,9 @@ OFFSETS = [
     30 * DAY,
     30 * DAY + 1,
     45 * DAY,
+    1000 * HOUR,  # exactly the half-lives beyond which a 1h half-life weighs 0
+    60 * DAY,
+    400 * DAY,
     -1.0,
     -DAY,
 ]

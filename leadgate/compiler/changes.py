@@ -33,7 +33,7 @@ from itertools import pairwise
 from sqlglot import exp
 
 from leadgate.compiler import dialects
-from leadgate.compiler.query import SENTINEL_US, Layout, TableNames, _Compiler, _table
+from leadgate.compiler.query import SENTINEL_US, Layout, TableNames, _Compiler, table_ref
 from leadgate.compiler.snapshots import INSTANT_COLUMN, MultiQuery, _check
 from leadgate.compiler.sqlbuild import case, col, flag, ident, num, or_, string
 from leadgate.definition.model import Definition, EventCond
@@ -112,7 +112,7 @@ class _ChangeCompiler(_Compiler):
             exp.In(this=col("event", "e"), expressions=[string(n) for n in names]),
             exp.LTE(this=ts.copy(), expression=self.literal(self.instants_us[-1])),
         )
-        return exp.select(*cols).from_(_table(self.tables.events).as_("e")).where(where)
+        return exp.select(*cols).from_(table_ref(self.tables.events).as_("e")).where(where)
 
     def pre(self) -> exp.Select:
         """Events grouped by lead, entry and exit snapshots: how many each event condition matches."""
@@ -152,7 +152,7 @@ class _ChangeCompiler(_Compiler):
         parts.append(
             exp.select(exp.alias_(col("lead_id", "l"), "lead_id", quoted=True), exp.alias_(born, "__b", quoted=True))
             .select(*zeros, copy=False)
-            .from_(_table(self.tables.leads).as_("l"))
+            .from_(table_ref(self.tables.leads).as_("l"))
             .where(exp.LT(this=born.copy(), expression=num(self.n)))
         )
         union: exp.Expression = parts[0]
@@ -188,10 +188,10 @@ class _ChangeCompiler(_Compiler):
         cols += [exp.alias_(col(f"n{k}", "g"), f"n{k}", quoted=True) for k, _ in self.econds.values()]
         q = exp.select(*cols).from_(exp.Table(this=ident("cum")).as_("g"))
         same_lead = exp.EQ(this=col("lead_id", "l"), expression=col("lead_id", "g"))
-        q = q.join(_table(self.tables.leads).as_("l"), on=same_lead, join_type="inner")
+        q = q.join(table_ref(self.tables.leads).as_("l"), on=same_lead, join_type="inner")
         if any(t == "accounts" for t, _ in self.fields):
             q = q.join(
-                _table(self.tables.accounts).as_("a"),
+                table_ref(self.tables.accounts).as_("a"),
                 on=exp.EQ(this=col("account_id", "l"), expression=col("account_id", "a")),
                 join_type="left",
             )

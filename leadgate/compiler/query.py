@@ -46,6 +46,7 @@ from leadgate.compiler.sqlbuild import (
     truthy,
 )
 from leadgate.definition.model import (
+    MAX_HALF_LIVES,
     Definition,
     EngagementRule,
     EventCond,
@@ -111,7 +112,7 @@ def as_of_epoch(as_of: datetime | float | str | None) -> float:
     return micros / 1_000_000
 
 
-def _table(name: str) -> exp.Table:
+def table_ref(name: str) -> exp.Table:
     parts = name.split(".")
     t = exp.Table(this=ident(parts[-1]))
     if len(parts) >= 2:
@@ -187,7 +188,7 @@ class _Compiler:
             where = exp.and_(exp.In(this=col("event", "e"), expressions=[string(n) for n in names]), where)
         else:
             where = exp.and_(exp.false(), where)
-        return exp.select(*cols).from_(_table(self.tables.events).as_("e")).where(where)
+        return exp.select(*cols).from_(table_ref(self.tables.events).as_("e")).where(where)
 
     def match(self, cond: EventCond) -> exp.Expression:
         parts: list[exp.Expression] = []
@@ -208,7 +209,7 @@ class _Compiler:
         for k, m in matches.items():
             cols.append(exp.alias_(exp.Sum(this=flag(m.copy())), f"n{k}", quoted=True))
         for (k, h), name in self.weights.items():
-            w = exp.Pow(this=num(0.5), expression=div(sub(self.now_seconds(), col("__t")), num(h)))
+            w = self.decay(col("__t"), h)
             cols.append(exp.alias_(exp.Sum(this=case([(matches[k].copy(), w)], num(0))), name, quoted=True))
         for k, name in self.latest.items():
             cols.append(exp.alias_(exp.Max(this=case([(matches[k].copy(), col("__t"))], None)), name, quoted=True))
@@ -229,10 +230,10 @@ class _Compiler:
             cols.append(exp.alias_(col(name, "g"), name, quoted=True))
         for i, _ in enumerate(self.models):
             cols.append(exp.alias_(col(predictions.column(i), "v"), predictions.column(i), quoted=True))
-        q = exp.select(*cols).from_(_table(self.tables.leads).as_("l"))
+        q = exp.select(*cols).from_(table_ref(self.tables.leads).as_("l"))
         if any(t == "accounts" for t, _ in self.fields):
             q = q.join(
-                _table(self.tables.accounts).as_("a"),
+                table_ref(self.tables.accounts).as_("a"),
                 on=exp.EQ(this=col("account_id", "l"), expression=col("account_id", "a")),
                 join_type="left",
             )
@@ -279,7 +280,13 @@ class _Compiler:
             return mul(pts, col(self.weights[(k, h)]) if h else col(f"n{k}"))
         if not h:
             return pts
-        return mul(pts, exp.Pow(this=num(0.5), expression=div(sub(self.now_seconds(), col(self.latest[k])), num(h))))
+        return mul(pts, self.decay(col(self.latest[k]), h))
+
+    def decay(self, t: exp.Expression, h: float) -> exp.Expression:
+        """0.5 ^ ((T - t) / h), and 0 beyond MAX_HALF_LIVES half-lives (docs/semantics.md, "Time")."""
+        age = div(sub(self.now_seconds(), t), num(h))
+        too_old = exp.GT(this=age, expression=num(MAX_HALF_LIVES))
+        return case([(too_old, num(0))], exp.Pow(this=num(0.5), expression=age.copy()))
 
     def stages(self, layout: Layout) -> list[tuple[str, exp.Select]]:
         d, scope = self.d, self.scope()
@@ -398,7 +405,7 @@ class _Compiler:
         if self.econds:
             ctes.append(("agg", self.agg()))
         if self.models:
-            ctes += predictions.prediction_ctes(self.models, _table(self.tables.predictions), self.at(self.T_us))
+            ctes += predictions.prediction_ctes(self.models, table_ref(self.tables.predictions), self.at(self.T_us))
         ctes.append(("base", self.base()))
         ctes += self.stages(layout)
         query = self.final(layout)

@@ -30,7 +30,7 @@ from sqlglot import exp
 
 from leadgate.compiler import accounts, dialects, predictions
 from leadgate.compiler.conditions import predicate
-from leadgate.compiler.query import SENTINEL_US, CompiledQuery, Layout, TableNames, _Compiler, _table, as_of_epoch
+from leadgate.compiler.query import SENTINEL_US, CompiledQuery, Layout, TableNames, _Compiler, as_of_epoch, table_ref
 from leadgate.compiler.sqlbuild import and_, col, ident, num, or_, string
 from leadgate.definition.model import Definition, EventCond, walk
 from leadgate.errors import LeadgateError
@@ -111,7 +111,7 @@ class _MultiCompiler(_Compiler):
         on: exp.Expression = exp.LTE(this=col("ts", "e"), expression=col("__at_0", "s"))
         if self.per_lead:
             on = exp.and_(exp.EQ(this=col("lead_id", "e"), expression=col("__lead", "s")), on)
-        q = exp.select(*cols).from_(_table(self.tables.events).as_("e"))
+        q = exp.select(*cols).from_(table_ref(self.tables.events).as_("e"))
         q = q.join(exp.Table(this=ident("inst")).as_("s"), on=on, join_type="inner")
         return q.where(exp.In(this=col("event", "e"), expressions=[string(n) for n in names]))
 
@@ -143,7 +143,7 @@ class _MultiCompiler(_Compiler):
         """The single-instant ``pr`` / ``pv`` CTEs, per instant: predictions ⋈ instants, ranked and picked
         per lead, model and instant."""
         ranked, latest = (body for _, body in predictions.prediction_ctes(
-            self.models, _table(self.tables.predictions), self.at(self.T_us)
+            self.models, table_ref(self.tables.predictions), self.at(self.T_us)
         ))  # fmt: skip
         instants = exp.Table(this=ident("inst")).as_("s")
         if self.per_lead:

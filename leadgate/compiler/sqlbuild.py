@@ -7,6 +7,7 @@ definition or from data is ever spliced into SQL text.  Binary operators are par
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 
 from sqlglot import exp
@@ -33,6 +34,8 @@ def num(value: float | int) -> exp.Expression:
     so no engine reads them as DECIMAL (Spark would, and drift)."""
     if isinstance(value, bool):
         raise TypeError("booleans are not numbers here")
+    if not math.isfinite(value):
+        raise ValueError(f"{value!r} is not a finite number; SQL has no literal for it")
     if isinstance(value, int) or (isinstance(value, float) and value.is_integer() and abs(value) < 2**53):
         return exp.Literal.number(int(value))
     return exp.Cast(this=exp.Literal.number(repr(float(value))), to=exp.DataType.build("double"))

@@ -523,7 +523,7 @@ def _label_word(label: str) -> str:
     if _is_model(cls):
         keys = [info.alias or name for name, info in cls.model_fields.items() if info.is_required()]
         return "a {" + ", ".join(f"{key}: ..." for key in keys) + "} mapping"
-    return {"bool": "true or false", "int": "a number", "float": "a number", "str": "text"}.get(label, label)
+    return {"bool": "true or false", "int": "a whole number", "float": "a number", "str": "text"}.get(label, label)
 
 
 def _keys_of(hint: Any) -> str | None:

@@ -10,9 +10,10 @@ import re
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic import Strict as StrictMode
 from pydantic.json_schema import SkipJsonSchema
 
-from leadgate.definition.durations import parse_duration
+from leadgate.definition.durations import MAX_SECONDS, MIN_SECONDS, check_duration, parse_duration
 from leadgate.definition.regex import check_portable_regex
 
 SCHEMA_VERSION = 1
@@ -26,7 +27,16 @@ Ident = Annotated[str, Field(pattern=IDENT)]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    """The base of every model read from YAML: unknown keys refused, and no coercion between types (a number
+    is not read from text, ``true`` is not 1, a whole number is not read from ``2.0``; a whole number may
+    stand for a number), and no infinite or NaN number."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=True, allow_inf_nan=False)
+
+
+#: A strict number for the items of a pair that YAML writes as a list (``between: [1, 5]``): the pair is
+#: validated leniently, as strict mode accepts only a tuple there, and its items strictly.
+Number = Annotated[float, StrictMode()]
 
 
 def _duration(value: Any) -> Any:
@@ -37,7 +47,7 @@ def _duration(value: Any) -> Any:
     if isinstance(value, (int, float)):
         if value <= 0:
             raise ValueError("a duration must be positive")
-        return float(value)
+        return check_duration(float(value))
     raise ValueError("expected a duration such as '7d', '12h', '30m' or '90s'")
 
 
@@ -45,9 +55,10 @@ def _duration(value: Any) -> Any:
 _DURATION_JSON: dict[str, Any] = {
     "anyOf": [
         {"type": "string", "pattern": r"^\s*(\d+(\.\d+)?\s*[smhdwSMHDW]\s*)+$"},
-        {"type": "number", "exclusiveMinimum": 0},
+        {"type": "number", "minimum": MIN_SECONDS, "maximum": MAX_SECONDS},
     ],
-    "description": "A duration: '90s', '30m', '12h', '7d', '2w', combined ('1d12h'), or a number of seconds.",
+    "description": "A duration: '90s', '30m', '12h', '7d', '2w', combined ('1d12h'), or a number of seconds; "
+    "at most 100 years.",
 }
 
 #: A duration in seconds; YAML accepts "7d", "12h", "30m", "90s", "2w" or a number of seconds.
@@ -59,6 +70,11 @@ def _half_life(value: Any) -> Any:
         return 0.0
     return _duration(value)
 
+
+#: Beyond this many half-lives an event weighs 0 (docs/semantics.md, "Time"): its weight would be below
+#: 2^-1000 (about 1e-301), where engines part ways (PostgreSQL raises an underflow error on a result below
+#: the smallest double, also when multiplying such a weight by a rule's points; the others round to 0).
+MAX_HALF_LIVES = 1000
 
 #: A half-life in seconds; ``none`` (stored as 0) switches decay off for a rule.
 HalfLife = Annotated[
@@ -78,7 +94,7 @@ class ListRef(Strict):
     """A reference to a named list in ``lists:``; the loader resolves it into ``values``."""
 
     list: str
-    values: SkipJsonSchema[tuple[Scalar, ...]] = ()  # filled by the loader; not written in YAML
+    values: SkipJsonSchema[tuple[Scalar, ...]] = Field(default=(), strict=False)  # filled by the loader
 
 
 ValueList = Union[ListRef, list[Scalar]]
@@ -117,7 +133,7 @@ class Predicate(Strict):
     not_equals: Scalar | None = None
     in_: ValueList | None = Field(default=None, alias="in")
     not_in: ValueList | None = None
-    between: tuple[float, float] | None = None
+    between: tuple[Number, Number] | None = Field(default=None, strict=False)
     gt: float | None = None
     gte: float | None = None
     lt: float | None = None

@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 
 from leadgate.compiler import CompiledQuery, compile_definition
 from leadgate.definition.model import Definition
+from leadgate.errors import EngineError
 from leadgate.inputs.dataset import TS_TYPE, Dataset
 from leadgate.scoretable import ScoreTable
 
@@ -87,6 +88,8 @@ class Engine(ABC):
     """Runs compiled SQL.  Subclasses load tables and execute; the compiler never touches a connection."""
 
     dialect: str
+    #: The driver's errors that mean the SQL failed to run (reported as an EngineError, not a traceback).
+    errors: tuple[type[BaseException], ...] = ()
 
     def load(self, tables: Tables) -> None:
         """Replace the engine's leads / accounts / events tables."""
@@ -137,7 +140,11 @@ class Engine(ABC):
 
     def run(self, query: CompiledQuery) -> ScoreTable:
         """Run a compiled query against the loaded tables."""
-        table = self.fetch_arrow(query.sql())
+        try:
+            table = self.fetch_arrow(query.sql())
+        except self.errors as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise EngineError(f"{self.dialect} could not run the scoring query: {reason}") from exc
         if table.num_columns == 0:  # no rows: an empty table with the query's columns
             table = pa.table({name: pa.array([], pa.string()) for name in _output_columns(query)})
         return ScoreTable(table, query)

@@ -16,6 +16,7 @@ from leadgate.engines.parquet_views import load_views
 
 class DuckDBEngine(Engine):
     dialect = "duckdb"
+    errors = (duckdb.Error,)
 
     def __init__(self, database: str = ":memory:", threads: int | None = None):
         self.con = duckdb.connect(database)

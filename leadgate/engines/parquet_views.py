@@ -4,20 +4,20 @@ The general path reads every file into Arrow, converting and validating row by r
 Parquet whose columns already have the types the definition reads, the engine can scan the files itself
 (projection and filter pushdown, all cores, on Spark in the executors) through views that present the
 normalized tables of docs/semantics.md.  The same guarantees are kept by checking in SQL first: required
-values present, ids unique.  If a file does not qualify, or any check finds a bad row, the caller falls
+values present, ids unique, numbers finite.  If a file does not qualify, or any check finds a bad row, the caller falls
 back to the Arrow path, which reports each rejected row with file, row and field.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from leadgate.engines.base import quote_ident
-from leadgate.inputs.readers import ALIASES, BOUNDED, OPTIONAL_STRINGS, TIMESTAMPS
+from leadgate.inputs.normalize import ALIASES, BOUNDED, OPTIONAL_STRINGS, TIMESTAMPS
 
 SQL_TYPES = {"number": "DOUBLE", "string": "VARCHAR", "boolean": "BOOLEAN"}
 #: The lower-cased part after the '@' of an address with exactly one '@' (as inputs.readers.email_domain).
@@ -69,6 +69,12 @@ class _Sql:
     def null(self, sql_type: str) -> str:
         return f"CAST(NULL AS {self.type(sql_type)})"
 
+    def not_finite(self, column: str) -> str:
+        """True for an infinite or NaN number (NULL for NULL)."""
+        if self.dialect == "spark":
+            return f"(isnan({column}) OR abs({column}) = double('Infinity'))"
+        return f"NOT isfinite({column})"
+
     def source(self, path: Path) -> str:
         if self.dialect == "spark":
             return f"parquet.{quote_ident(str(path.resolve()), '`')}"
@@ -82,6 +88,8 @@ def view_sql(
     file's types need the converting reader."""
     q = _Sql(dialect)
     schema = pq.read_schema(path)
+    if len(set(schema.names)) != len(schema.names):  # the reader names the repeated column
+        return None
     types = {f.name: f.type for f in schema}
     select: list[str] = []
     for canonical, aliases in ALIASES[kind].items():
@@ -123,13 +131,16 @@ def view_sql(
     return f"SELECT {', '.join(select)} FROM {q.source(path)}"
 
 
-def checks_sql(kind: str, dialect: str = "duckdb") -> str:
-    """One row: how many rows lack a required value (or have a number out of bounds), and how many ids
-    repeat."""
+def checks_sql(kind: str, dialect: str = "duckdb", numbers: Sequence[str] = ()) -> str:
+    """One row: how many rows lack a required value (or have a number out of bounds, or an infinite or NaN
+    number in one of the ``numbers`` columns), and how many ids repeat."""
     q = _Sql(dialect)
     required = " OR ".join(f"{q.ident(c)} IS NULL" for c in ALIASES[kind])
-    for column, (low, high) in BOUNDED.get(kind, {}).items():  # NaN fails too: it sorts above every number
+    for column, (low, high) in BOUNDED.get(kind, {}).items():
         required += f" OR NOT ({q.ident(column)} >= {low!r} AND {q.ident(column)} <= {high!r})"
+    for column in dict.fromkeys([*BOUNDED.get(kind, {}), *numbers]):
+        # said outright: DuckDB folds a range test away when the file's statistics (which skip NaN) fit it
+        required += f" OR {q.not_finite(q.ident(column))}"
     key = q.ident(next(iter(ALIASES[kind])))
     repeats = f"COUNT({key}) - COUNT(DISTINCT {key})" if kind in ("leads", "accounts") else "0"
     missing = f"SUM(CASE WHEN {required} THEN 1 ELSE 0 END)"
@@ -174,7 +185,8 @@ def load_views(
         execute(f"CREATE OR REPLACE TEMPORARY VIEW {q.ident(kind)} AS {sql}")
     for kind, path in files.items():
         if path is not None:
-            [(missing, repeats)] = execute(checks_sql(kind, dialect))
+            numbers = [c for (t, c), k in field_types.items() if t == kind and k == "number"]
+            [(missing, repeats)] = execute(checks_sql(kind, dialect, numbers))
             if missing or repeats:
                 for name in views:
                     execute(f"DROP VIEW IF EXISTS {q.ident(name)}")

@@ -34,6 +34,7 @@ class PostgresEngine(Engine):
             import psycopg
         except ImportError as exc:  # pragma: no cover - the postgres extra is not installed
             raise EngineError("the PostgreSQL engine needs psycopg: pip install 'leadgate[postgres]'") from exc
+        self.errors = (psycopg.Error,)
         self.url = url or os.environ.get("LEADGATE_DATABASE_URL") or DEFAULT_URL
         try:
             self.con = psycopg.connect(self.url, autocommit=True)

@@ -46,6 +46,10 @@ class SparkEngine(Engine):
 
     def __init__(self, master: str | None = None):
         self.spark = spark_session(master)
+        from py4j.protocol import Py4JJavaError
+        from pyspark.errors import PySparkException
+
+        self.errors = (PySparkException, Py4JJavaError)
 
     def load_table(self, name: str, table: Any) -> None:
         self.spark.createDataFrame(table).createOrReplaceTempView(name)

@@ -61,6 +61,7 @@ def _column(column: pa.ChunkedArray) -> list[Any]:
 
 class SQLiteEngine(Engine):
     dialect = "sqlite"
+    errors = (sqlite3.Error,)
 
     def __init__(self, database: str = ":memory:"):
         self.con = sqlite3.connect(database)

@@ -19,6 +19,10 @@ TRUE = frozenset({"true", "t", "yes", "y", "1"})
 FALSE = frozenset({"false", "f", "no", "n", "0"})
 #: Epoch numbers above this are milliseconds (1e11 s is the year 5138; 1e11 ms is 1973).
 EPOCH_MS_ABOVE = 1e11
+#: Instants from 0001-01-01 to 9999-12-31T23:59:59.999999 (UTC), in microseconds since the epoch: what
+#: Python and every engine can hold.
+MIN_MICROS = -62_135_596_800_000_000
+MAX_MICROS = 253_402_300_799_999_999
 
 
 def _bad_rows(column: pa.ChunkedArray | pa.Array, ok: pa.ChunkedArray | pa.Array) -> list[int]:
@@ -45,8 +49,10 @@ def to_string(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, Errors]:
 
 def to_number(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, Errors]:
     t = column.type
-    if pa.types.is_floating(t) or pa.types.is_integer(t) or pa.types.is_decimal(t) or pa.types.is_null(t):
+    if pa.types.is_integer(t) or pa.types.is_null(t):
         return pc.cast(column, pa.float64()), {}
+    if pa.types.is_floating(t) or pa.types.is_decimal(t):
+        return _finite(column, pc.cast(column, pa.float64()), {})
     if pa.types.is_boolean(t):
         return pc.cast(pc.cast(column, pa.int8()), pa.float64()), {}
     text, _ = to_string(column)
@@ -55,7 +61,18 @@ def to_number(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, Errors]:
     if bad:
         text = pc.if_else(pc.fill_null(ok, False), text, pa.scalar(None, pa.string()))
     errors = {i: f"expected a number, found {_show(column[i].as_py())}" for i in bad}
-    return pc.cast(pc.utf8_trim_whitespace(text), pa.float64()), errors
+    return _finite(column, pc.cast(pc.utf8_trim_whitespace(text), pa.float64()), errors)
+
+
+def _finite(column: pa.ChunkedArray, numbers: pa.ChunkedArray, errors: Errors) -> tuple[pa.ChunkedArray, Errors]:
+    """Infinite and NaN numbers (``1e400``, ``inf``, JSON's ``NaN``) are errors, and read as missing."""
+    finite = pc.is_finite(numbers)
+    bad = _bad_rows(numbers, finite)
+    if not bad:
+        return numbers, errors
+    for i in bad:
+        errors.setdefault(i, f"expected a finite number, found {_show(column[i].as_py())}")
+    return pc.if_else(pc.fill_null(finite, True), numbers, pa.scalar(None, pa.float64())), errors
 
 
 def to_boolean(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, Errors]:
@@ -78,16 +95,26 @@ def to_boolean(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, Errors]:
     return pc.if_else(pc.is_valid(text), result, pa.scalar(None, pa.bool_())), errors
 
 
+class OutOfRange(ValueError):
+    """An epoch number outside the years 1 to 9999."""
+
+
 def _parse_one(value: object) -> int:
-    """Microseconds since the epoch (UTC) of one timestamp value; raises ValueError."""
+    """Microseconds since the epoch (UTC) of one timestamp value; raises ValueError (also for an instant
+    outside the years 1 to 9999)."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         seconds = value / 1000 if abs(value) > EPOCH_MS_ABOVE else value
-        return round(seconds * 1_000_000)
+        micros = round(seconds * 1_000_000)  # OverflowError for an infinite value, ValueError for NaN
+        if not MIN_MICROS <= micros <= MAX_MICROS:
+            raise OutOfRange(value)
+        return micros
     text = str(value).strip()
     try:
-        return _parse_one(float(text))
+        number = float(text)
     except ValueError:
-        pass
+        number = None
+    if number is not None:
+        return _parse_one(number)
     parsed = datetime.fromisoformat(text.replace("z", "Z"))
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
@@ -121,7 +148,10 @@ def to_timestamp(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, Errors]:
             continue
         try:
             micros.append(_parse_one(value))
-        except (ValueError, OverflowError, TypeError):
+        except (OutOfRange, OverflowError):
+            micros.append(None)
+            errors[i] = f"expected a time from the year 1 to 9999 (epoch seconds or milliseconds), found {_show(value)}"
+        except (ValueError, TypeError):
             micros.append(None)
             errors[i] = f"expected an ISO-8601 time or epoch seconds, found {_show(value)}"
     return pa.chunked_array([pa.array(micros, pa.int64()).cast(TS_TYPE)]), errors

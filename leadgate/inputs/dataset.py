@@ -22,6 +22,7 @@ class Dataset:
     events: lead_id, event (strings), ts (TS_TYPE), properties.
     predictions (optional): lead_id, model (strings), probability (float64 in [0, 1]), scored_at (TS_TYPE).
     Trait/property columns are string, float64, int64 or bool.
+    ``duplicate_messages`` counts the Segment messages read once already (same ``messageId``) and skipped.
     """
 
     leads: pa.Table
@@ -29,6 +30,7 @@ class Dataset:
     accounts: pa.Table | None = None
     rejected: list[RowError] = field(default_factory=list)
     predictions: pa.Table | None = None
+    duplicate_messages: int = 0
 
     def rows(self, table: str) -> list[dict[str, Any]]:
         """Rows as dicts; timestamps become epoch seconds (float), as the query sees them."""

@@ -5,11 +5,14 @@ Accepts one message per line, a JSON array of messages, or a ``{"batch": [...]}`
 title (from ``properties`` or ``context.page``).  The lead is ``userId``, else ``anonymousId``.
 ``identify`` gives lead traits (``traits``, or ``context.traits`` as RudderStack sends them), ``group``
 gives account traits and the lead's account.  ``alias`` is accepted and ignored here (identity merging
-belongs to the live service).
+belongs to the live service).  A message is read once, as the live service stores it once: a later message
+with the ``messageId`` of one already read (or, without a ``messageId``, the same content) is skipped and
+counted in ``SegmentData.duplicates``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +21,8 @@ from typing import Any
 import pyarrow as pa
 
 from leadgate.errors import InputError, RowError
-from leadgate.inputs.readers import FieldTypes, _flatten, normalize, records_table
+from leadgate.inputs.normalize import FieldTypes, normalize
+from leadgate.inputs.tables import flatten, records_table
 
 EVENT_FOR_TYPE = {"page": "page_view", "screen": "screen_view"}
 PAGE_FIELDS = ("path", "url", "referrer", "title", "search")
@@ -29,6 +33,16 @@ class SegmentData:
     leads: pa.Table
     events: pa.Table
     accounts: pa.Table
+    duplicates: int = 0  # messages skipped because one with the same messageId (or content) came first
+
+
+def message_key(msg: dict[str, Any]) -> str:
+    """What makes a message the same message: its ``messageId``, else a hash of its content (the live
+    service's rule, so a retried message counts once in a file as it does in the store)."""
+    given = msg.get("messageId")
+    if isinstance(given, str) and given:
+        return given
+    return "sha256:" + hashlib.sha256(json.dumps(msg, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def _messages(path: Path, rejected: list[RowError]) -> list[tuple[int, Any]]:
@@ -63,9 +77,15 @@ def read_segment(path: Path, field_types: FieldTypes, rejected: list[RowError]) 
     lead_rows: dict[str, int] = {}
     accounts: dict[str, dict[str, Any]] = {}
     account_rows: dict[str, int] = {}
+    seen: set[str] = set()
+    duplicates = 0
     for number, msg in _messages(path, rejected):
         if not isinstance(msg, dict):
             rejected.append(RowError(str(path), number, None, "expected a JSON object (a Segment message)"))
+            continue
+        same = message_key(msg)
+        if same in seen:
+            duplicates += 1
             continue
         kind = msg.get("type")
         lead_id = msg.get("userId") or msg.get("anonymousId")
@@ -89,7 +109,8 @@ def read_segment(path: Path, field_types: FieldTypes, rejected: list[RowError]) 
         if kind == "identify":
             traits = msg.get("traits") or context.get("traits")
             if isinstance(traits, dict):
-                leads[lead_id].update({k: v for k, v in _flatten(traits).items() if k not in ("id", "lead_id")})
+                leads[lead_id].update({k: v for k, v in flatten(traits).items() if k not in ("id", "lead_id")})
+            seen.add(same)
             continue
         if kind == "group":
             group_id = msg.get("groupId")
@@ -97,27 +118,29 @@ def read_segment(path: Path, field_types: FieldTypes, rejected: list[RowError]) 
                 rejected.append(RowError(str(path), number, "groupId", "a group message needs a groupId"))
                 continue
             group_traits: dict[str, Any] = msg["traits"] if isinstance(msg.get("traits"), dict) else {}
-            accounts.setdefault(str(group_id), {"account_id": str(group_id)}).update(_flatten(group_traits))
+            accounts.setdefault(str(group_id), {"account_id": str(group_id)}).update(flatten(group_traits))
             account_rows.setdefault(str(group_id), number)
             leads[lead_id]["account_id"] = str(group_id)
+            seen.add(same)
             continue
         name = msg.get("event") if kind == "track" else EVENT_FOR_TYPE[kind]
         if not name:
             rejected.append(RowError(str(path), number, "event", "a track message needs an event name"))
             continue
         props: dict[str, Any] = msg["properties"] if isinstance(msg.get("properties"), dict) else {}
-        row: dict[str, Any] = _flatten(props)
+        row: dict[str, Any] = flatten(props)
         page: dict[str, Any] = context["page"] if isinstance(context.get("page"), dict) else {}
         if kind in EVENT_FOR_TYPE:
-            for key in PAGE_FIELDS:
-                if key not in row and page.get(key) is not None:
-                    row[key] = page[key]
+            for page_field in PAGE_FIELDS:
+                if page_field not in row and page.get(page_field) is not None:
+                    row[page_field] = page[page_field]
             if msg.get("name") is not None and "name" not in row:
                 row["name"] = msg["name"]
         ts = msg.get("timestamp") or msg.get("originalTimestamp") or msg.get("receivedAt") or msg.get("sentAt")
         row.update({"lead_id": lead_id, "event": str(name), "ts": ts, "message_id": msg.get("messageId")})
         events.append(row)
         event_rows.append(number)
+        seen.add(same)
     ev = (
         normalize(records_table(path, events, event_rows), "events", field_types, rejected)
         if events
@@ -131,7 +154,7 @@ def read_segment(path: Path, field_types: FieldTypes, rejected: list[RowError]) 
         if accounts
         else pa.table({"account_id": pa.array([], pa.string())})
     )
-    return SegmentData(leads=lead_table, events=ev, accounts=account_table)
+    return SegmentData(leads=lead_table, events=ev, accounts=account_table, duplicates=duplicates)
 
 
 def _empty_events() -> pa.Table:

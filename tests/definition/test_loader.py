@@ -317,6 +317,97 @@ def test_numbers_must_be_finite() -> None:
     assert (p.line, p.col, p.key, p.message, p.found) == (4, 22, "qualify.threshold", "not a finite number", ".inf")
 
 
+# -- no coercion between types (strict models) -------------------------------------------------------------
+LAX = [  # (document after HEAD minus its version line, line, col, key, found, expected)
+    ("version: yes\n", 3, 10, "version", "true", "a whole number or text"),
+    ("fit:\n  - {id: a, when: {trait: n, exists: true}, points: true}\n", 5, 53, "fit[0].points", "true", "a number"),
+    ("fit:\n  - {id: a, when: {trait: n, gt: '5'}, points: 1}\n", 5, 34, "fit[0].when.gt", "'5'", "a number"),
+    ("fit:\n  - {id: a, when: {trait: n, between: ['1', 5]}, points: 1}\n", 5, 40, "fit[0].when.between[0]", "'1'",
+     "a number"),
+    ("fit:\n  - {id: a, when: {trait: n, exists: true}, points: 1e400}\n", 5, 53, "fit[0].points", "'1e400'",
+     "a number"),
+    ("engagement:\n  - {id: a, event: x, points: 1, min_count: 2.0}\n", 5, 45, "engagement[0].min_count", "2.0",
+     "a whole number"),
+    ("engagement:\n  - {id: a, event: x, points: 1, product: 1}\n", 5, 43, "engagement[0].product", "1",
+     "true or false"),
+    ("qualify: {threshold: '10'}\n", 4, 22, "qualify.threshold", "'10'", "a number"),
+    ("qualify: {min_fit: false}\n", 4, 20, "qualify.min_fit", "false", "a number"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "line", "col", "key", "found", "expected"), LAX)
+def test_values_of_the_wrong_type_are_not_converted(
+    body: str, line: int, col: int, key: str, found: str, expected: str
+) -> None:
+    """``version: yes`` is not 1, ``points: true`` not 1.0, ``gt: "5"`` not 5.0 and ``points: 1e400`` (text to
+    YAML) not infinity: each is a problem at its position."""
+    head = HEAD.replace("version: 1\n", "") if body.startswith("version") else HEAD
+    text = head + body + ("" if "qualify" in body else QUALIFY)
+    p = one(text)
+    assert (p.line, p.col, p.key, p.message, p.found, p.expected) == (line, col, key, "wrong type", found, expected)
+
+
+def test_a_whole_number_stands_for_a_number() -> None:
+    defn = parse_definition(
+        HEAD + "fit:\n  - {id: a, when: {trait: n, between: [1, 2.5]}, points: 5}\nqualify: {threshold: 10}\n"
+    )
+    assert defn.fit[0].points == 5.0 and defn.fit[0].when.between == (1.0, 2.5)  # type: ignore[union-attr]
+    assert defn.qualify.threshold == 10 and defn.version == 1
+
+
+def test_the_cli_reports_wrong_types_with_positions_and_exit_code_2(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from leadgate.cli import main
+
+    path = tmp_path / "lax.yaml"
+    path.write_text(HEAD + "fit:\n  - {id: a, when: {trait: n, exists: true}, points: 1e400}\n" + QUALIFY)
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 2
+    assert f"{path}:5:53: fit[0].points: wrong type (found '1e400'; expected a number)" in result.output
+
+
+def test_sql_has_no_literal_for_an_infinite_number() -> None:
+    from leadgate.compiler.sqlbuild import num
+
+    for value in (float("inf"), float("-inf"), float("nan")):
+        with pytest.raises(ValueError, match="not a finite number"):
+            num(value)
+
+
+# -- durations are bounded ---------------------------------------------------------------------------------
+DURATIONS = [  # (rule text after 'event: x, points: 1, ', col, key, found, message, expected)
+    ("within: 999999999d", 42, "within", "'999999999d'", "'999999999d' is too long",
+     "a duration of at most 100 years (36525d)"),
+    ("within: 1.0e+308", 42, "within", "1e+308", "1e+308 seconds is too long",
+     "a duration of at most 100 years (36525d)"),
+    ("half_life: 36526d", 45, "half_life", "'36526d'", "'36526d' is too long",
+     "a duration of at most 100 years (36525d)"),
+    ("half_life: 0.0000001", 45, "half_life", "1e-07", "1e-07 seconds is too short",
+     "a duration of at least a microsecond (0.000001s)"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("rule", "col", "key", "found", "message", "expected"), DURATIONS)
+def test_durations_are_bounded(rule: str, col: int, key: str, found: str, message: str, expected: str) -> None:
+    p = one(HEAD + "engagement:\n  - {id: a, event: x, points: 1, " + rule + "}\n" + QUALIFY)
+    assert (p.line, p.col, p.key) == (5, col, f"engagement[0].{key}")
+    assert (p.message, p.found, p.expected) == (message, found, expected)
+
+
+def test_the_longest_durations_compile_and_score() -> None:
+    from leadgate.compiler import compile_definition
+
+    defn = parse_definition(
+        HEAD + "decay: {half_life: 36525d}\nengagement:\n"
+        "  - {id: a, event: x, points: 1, within: 36525d}\n"
+        "  - {id: b, event: x, points: 1, within: 52596000m, half_life: 0.000001s, per: once}\n" + QUALIFY
+    )
+    assert defn.engagement[0].within == defn.engagement[1].within == 36525 * 86400
+    for dialect in ("sqlite", "duckdb", "postgres", "spark"):
+        assert "SELECT" in compile_definition(defn, dialect=dialect, as_of="2026-11-01T00:00:00Z").sql()
+
+
 def test_a_boolean_key_asks_to_be_quoted() -> None:
     p = one(HEAD + "yes: 1\n" + QUALIFY)
     assert (p.line, p.col, p.message, p.found) == (4, 1, "a mapping key must be text", "'yes'")

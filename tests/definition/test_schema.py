@@ -53,9 +53,10 @@ def _durations(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_durations_are_described_as_written() -> None:
-    """Durations become seconds in the model; the schema describes the YAML: '7d' or a positive number."""
+    """Durations become seconds in the model; the schema describes the YAML: '7d' or a number of seconds from
+    a microsecond to 100 years."""
     string, number = _durations(definition_json_schema())["anyOf"]
-    assert string["type"] == "string" and number == {"type": "number", "exclusiveMinimum": 0}
+    assert string["type"] == "string" and number == {"type": "number", "minimum": 1e-6, "maximum": 36525 * 86400}
     half_life = definition_json_schema()["$defs"]["Decay"]["properties"]["half_life"]
     assert any("[nN][oO][nN][eE]" in option.get("pattern", "") for option in half_life["anyOf"][0]["anyOf"])
 

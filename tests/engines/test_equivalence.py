@@ -64,3 +64,54 @@ def test_postgres_equals_reference(postgres_engine: Engine, data: st.DataObject)
 @given(st.data())
 def test_spark_equals_reference(spark_engine: Engine, data: st.DataObject) -> None:
     check_engine(spark_engine, data.draw)
+
+
+DECAY = """
+schema: 1
+name: decay
+version: 1
+engagement:
+  - {id: visits, event: page_view, points: 7.5, half_life: 1h}
+  - {id: last_visit, event: page_view, points: 0.5, per: once, half_life: 1h}
+qualify: {threshold: 1}
+"""
+
+
+@pytest.mark.parametrize(
+    "engine_name",
+    [
+        "sqlite",
+        "duckdb",
+        pytest.param("postgres", marks=pytest.mark.postgres),
+        pytest.param("spark", marks=pytest.mark.spark),
+    ],
+)
+def test_an_event_thousands_of_half_lives_old_weighs_zero(engine_name: str) -> None:
+    """10 months is 7,000 half-lives of an hour: 0.5^7000 is below the smallest double (PostgreSQL raises an
+    underflow error on it); beyond 1,000 half-lives an event weighs exactly 0 on every engine."""
+    import pyarrow as pa
+
+    from leadgate.definition.loader import parse_definition
+    from leadgate.engines import get_engine
+    from leadgate.inputs.dataset import TS_TYPE, Dataset
+    from tests.conftest import PG_URL
+    from tests.strategies import BASE_T, HOUR
+
+    defn = parse_definition(DECAY)
+    ages = [300 * 24 * HOUR, 1000 * HOUR, 1000 * HOUR + 1, 1075 * HOUR, 2 * HOUR]
+    events = pa.table({
+        "lead_id": ["old", "edge", "past", "past", "new"],
+        "event": ["page_view"] * len(ages),
+        "ts": pa.array([round((BASE_T - a) * 1e6) for a in ages], pa.int64()).cast(TS_TYPE),
+    })  # fmt: skip
+    leads = pa.table({"lead_id": ["edge", "new", "old", "past"]})
+    data = Dataset(leads=leads, events=events)
+    expected = {s.lead_id: s for s in evaluate(defn, data, BASE_T)}
+    assert expected["old"].engagement == expected["past"].engagement == 0.0
+    assert expected["edge"].engagement == 8.0 * 0.5**1000 and expected["new"].engagement == 8.0 * 0.25
+    with get_engine(engine_name, **({"url": PG_URL} if engine_name == "postgres" else {})) as engine:
+        engine.load(prepare_tables(defn, data))
+        got = engine.run(compile_definition(defn, dialect=engine.dialect, as_of=BASE_T)).to_scores()
+    assert [s.lead_id for s in got] == sorted(expected)
+    for g in got:
+        assert not same_scores(g, expected[g.lead_id]), g.lead_id

@@ -11,6 +11,7 @@ import pytest
 
 import leadgate
 from leadgate.definition import parse_definition
+from leadgate.engines import get_engine
 from leadgate.engines.duckdb import DuckDBEngine
 from leadgate.generate import generate
 from tests.conftest import EXAMPLES
@@ -103,10 +104,47 @@ def test_native_parquet_reads_predictions_as_the_general_path_does(parquet_demo:
     assert [s.account for s in without.scores] == [s.account for s in native.scores]
 
 
-def test_a_probability_out_of_bounds_falls_back_and_is_reported(parquet_demo: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("bad", [1.2, float("nan")])
+def test_a_probability_out_of_bounds_falls_back_and_is_reported(parquet_demo: Path, tmp_path: Path, bad: float) -> None:
     defn = parse_definition(PREDICTIVE)
-    f = {**files(parquet_demo), "predictions": _predictions(parquet_demo, tmp_path / "p.parquet", [0.1, 1.2])}
+    f = {**files(parquet_demo), "predictions": _predictions(parquet_demo, tmp_path / "p.parquet", [0.1, bad])}
     with DuckDBEngine() as engine:
         assert not engine.load_files(defn, f["leads"], f["events"], f["accounts"], f["predictions"])
     run = leadgate.score(defn, **f, as_of=AS_OF, engine="duckdb")
     assert [(r.row, r.field) for r in run.rejected] == [(2, "probability")]
+
+
+@pytest.mark.parametrize("engine", ["duckdb", pytest.param("spark", marks=pytest.mark.spark)])
+@pytest.mark.parametrize("bad", [float("inf"), float("nan")])
+def test_an_infinite_number_falls_back_and_is_reported(
+    parquet_demo: Path, tmp_path: Path, bad: float, engine: str
+) -> None:
+    """The general path refuses a number that is not finite; the native path checks for one and steps aside."""
+    accounts = pq.read_table(parquet_demo / "accounts.parquet")
+    employees = [float(e) for e in accounts.column("employees").to_pylist()]
+    employees[2] = bad
+    i = accounts.schema.get_field_index("employees")
+    pq.write_table(accounts.set_column(i, "employees", pa.array(employees)), tmp_path / "accounts.parquet")
+    defn = leadgate.load_definition(EXAMPLES / "classic.yaml")
+    f = {**files(parquet_demo), "accounts": tmp_path / "accounts.parquet"}
+    with get_engine(engine) as eng:
+        assert not eng.load_files(defn, f["leads"], f["events"], f["accounts"])
+    run = leadgate.score(defn, **f, as_of=AS_OF, engine=engine)
+    assert [(r.row, r.field, r.message) for r in run.rejected] == [
+        (3, "employees", f"expected a finite number, found {bad}")
+    ]
+    clean = {**f, "accounts": tmp_path / "clean.parquet"}
+    employees[2] = 120.0
+    pq.write_table(accounts.set_column(i, "employees", pa.array(employees)), clean["accounts"])
+    with get_engine(engine) as eng:
+        assert eng.load_files(defn, clean["leads"], clean["events"], clean["accounts"])
+
+
+def test_a_column_named_twice_is_reported_by_the_reader(parquet_demo: Path, tmp_path: Path) -> None:
+    accounts = pq.read_table(parquet_demo / "accounts.parquet")
+    twice = accounts.append_column("employees", accounts.column("employees"))
+    pq.write_table(twice, tmp_path / "accounts.parquet")
+    defn = leadgate.load_definition(EXAMPLES / "classic.yaml")
+    f = {**files(parquet_demo), "accounts": tmp_path / "accounts.parquet"}
+    with pytest.raises(leadgate.InputError, match="the column 'employees' appears twice"):
+        leadgate.score(defn, **f, as_of=AS_OF, engine="duckdb")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -178,3 +179,150 @@ def test_every_command_is_documented() -> None:
     readme = (Path(__file__).parents[2] / "README.md").read_text()
     for name in main.commands:
         assert f"leadgate {name}" in readme, f"README does not document `leadgate {name}`"
+
+
+# -- Segment events, and what a run reports besides the scores ------------------------------------------
+NEGATIVE = "negative_factors.yaml"
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open() as f:
+        return list(csv.DictReader(f))
+
+
+def _filled(row: dict[str, str], *skip: str) -> dict[str, str]:
+    return {k: v for k, v in row.items() if v != "" and k not in skip}
+
+
+def _segment_file(demo: Path, path: Path, *, repeat_first_event: bool = False) -> Path:
+    """The demo data as Segment messages: identify and group per lead, page or track per event."""
+    accounts = {a["account_id"]: _filled(a, "account_id") for a in _rows(demo / "accounts.csv")}
+    messages: list[dict[str, object]] = []
+    for lead in _rows(demo / "leads.csv"):
+        traits = _filled(lead, "lead_id", "account_id")
+        messages.append({"type": "identify", "userId": lead["lead_id"], "traits": traits})
+        if lead["account_id"]:
+            group = {"type": "group", "userId": lead["lead_id"], "groupId": lead["account_id"]}
+            messages.append({**group, "traits": accounts[lead["account_id"]]})
+    for event in _rows(demo / "events.csv"):
+        props = _filled(event, "lead_id", "event", "ts", "message_id")
+        common = {"userId": event["lead_id"], "timestamp": event["ts"], "messageId": event["message_id"]}
+        if event["event"] == "page_view":
+            messages.append({"type": "page", **common, "properties": props})
+        else:
+            messages.append({"type": "track", "event": event["event"], **common, "properties": props})
+        if repeat_first_event:
+            messages.append(messages[-1])  # a retried delivery: the same messageId again
+            repeat_first_event = False
+    path.write_text("".join(json.dumps(m) + "\n" for m in messages))
+    return path
+
+
+def _scores(result: subprocess.CompletedProcess[str], out: Path) -> dict[str, dict[str, object]]:
+    assert result.returncode == 0, result.stderr
+    return {row["lead_id"]: row for row in map(json.loads, out.read_text().splitlines())}
+
+
+def _same(a: dict[str, object], b: dict[str, object]) -> None:
+    assert a.keys() == b.keys()
+    for key, value in a.items():
+        if isinstance(value, float):
+            assert value == pytest.approx(b[key], abs=1e-9), key
+        elif key == "contributions":
+            assert isinstance(value, dict) and isinstance(b[key], dict)
+            assert value.keys() == b[key].keys()  # type: ignore[union-attr]
+            for rule, c in value.items():
+                other = b[key][rule]  # type: ignore[index]
+                assert c["count"] == other["count"] and c["points"] == pytest.approx(other["points"], abs=1e-9)
+        else:
+            assert value == b[key], key
+
+
+@pytest.mark.parametrize("with_leads", [False, True], ids=["segment-only", "segment-with-leads-file"])
+def test_score_reads_segment_events_like_the_same_data_as_csv(demo: Path, tmp_path: Path, with_leads: bool) -> None:
+    segment = _segment_file(demo, tmp_path / "segment.jsonl", repeat_first_event=True)
+    files = ["--leads", demo / "leads.csv", "--accounts", demo / "accounts.csv"] if with_leads else []
+    seg_args = [*files, "--events", segment, "--events-format", "segment", "--as-of", AS_OF]
+    out = tmp_path / "segment.jsonl.out.jsonl"
+    result = leadgate("score", EXAMPLES / NEGATIVE, *seg_args, "--out", out)
+    from_segment = _scores(result, out)
+    assert "rejected" not in result.stderr
+    assert "1 Segment message(s) repeat the messageId" in result.stderr
+    csv_out = tmp_path / "csv.jsonl"
+    from_csv = _scores(leadgate(*score_args(demo, NEGATIVE), "--out", csv_out), csv_out)
+    assert from_segment.keys() == from_csv.keys() and len(from_csv) == 300
+    for lead_id, row in from_csv.items():
+        _same(from_segment[lead_id], row)
+    assert sum(bool(r["qualified"]) for r in from_csv.values()) > 0
+    shown = sorted(from_csv)[:2] + [i for i, r in sorted(from_csv.items()) if r["qualified"]][:2]
+    shown += [i for i, r in sorted(from_csv.items()) if r["disqualify_reasons"]][:1]
+    lead_args = [a for i in shown for a in ("--lead", i)]
+    explained = leadgate("explain", EXAMPLES / NEGATIVE, *lead_args, *seg_args, "--json")
+    assert explained.returncode == 0, explained.stderr
+    for line in explained.stdout.splitlines():
+        breakdown = json.loads(line)
+        row = dict(from_segment[breakdown["lead_id"]])
+        assert (row.pop("definition"), row.pop("definition_version")) == ("negative_factors", "1")
+        _same(breakdown, row)
+
+
+def test_score_summary_counts_are_those_of_the_written_scores(demo: Path, tmp_path: Path) -> None:
+    out = tmp_path / "scores.jsonl"
+    result = leadgate(*score_args(demo, NEGATIVE), "--out", out)
+    rows = list(_scores(result, out).values())
+    mqls = [r for r in rows if r["qualified"]]
+    summary = json.loads(leadgate(*score_args(demo, NEGATIVE), "--json").stdout)
+    assert (summary["leads"], summary["mqls"]) == (len(rows), len(mqls))
+    assert summary["mql_rate"] == pytest.approx(len(mqls) / len(rows))
+
+    def tally(key: str, among: list[dict[str, object]]) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for r in among:
+            for item in r[key]:  # type: ignore[attr-defined]
+                counts[item] = counts.get(item, 0) + 1
+        return counts
+
+    assert summary["by_type"] == tally("mql_types", mqls)
+    assert summary["by_path"] == tally("qualified_by", mqls)
+    assert summary["by_disqualify_reason"] == tally("disqualify_reasons", rows) != {}
+    assert summary["by_failed_requirement"] == tally("failed_requirements", rows) != {}
+    assert summary["by_matrix"] == dict(sorted(tally_matrix(rows).items()))
+    assert sum(b["leads"] for b in summary["histogram"]) == len(rows)
+    totals = sorted(float(r["total"]) for r in rows)  # type: ignore[arg-type]
+    lo, hi = totals[0], totals[-1]
+    width = (hi - lo) / len(summary["histogram"])
+    for i, bucket in enumerate(summary["histogram"]):
+        last = i == len(summary["histogram"]) - 1
+        inside = [t for t in totals if lo + i * width <= t and (t < lo + (i + 1) * width or last)]
+        assert bucket["leads"] == len(inside), bucket
+    text = result.stdout  # the printed summary says the same numbers
+    assert f"leads {len(rows):,}   MQLs {len(mqls):,}   MQL rate {len(mqls) / len(rows):.1%}" in text
+    for name, n in [*summary["by_type"].items(), *summary["by_disqualify_reason"].items()]:
+        assert re.search(rf"^\s*{name}\s+{n:,}\s*$", text, re.M), name
+    for bucket in summary["histogram"]:
+        assert re.search(rf"^\s*{re.escape(bucket['range'])}\s+{bucket['leads']:,}\s*$", text, re.M), bucket
+
+
+def tally_matrix(rows: list[dict[str, object]]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[str(r["matrix"])] = counts.get(str(r["matrix"]), 0) + 1
+    return counts
+
+
+def test_events_of_unknown_leads_are_reported(demo: Path, tmp_path: Path) -> None:
+    events = tmp_path / "events.csv"
+    text = (demo / "events.csv").read_text()
+    ghosts = '"ghost-2","page_view","2026-10-01T00:00:00Z",,"/pricing",,,,,,\n' * 2
+    ghosts += '"ghost-1","demo_request","2026-10-01T00:00:00Z",,,,,,,,\n'
+    events.write_text(text + ghosts)
+    args = score_args(demo)
+    args[args.index(demo / "events.csv")] = events
+    result = leadgate(*args)
+    assert result.returncode == 0, result.stderr
+    assert "3 event(s) name a lead_id that is not among the leads" in result.stderr
+    assert "'ghost-1', 'ghost-2'" in result.stderr
+    summary = json.loads(leadgate(*args, "--json").stdout)
+    assert (summary["events_without_lead"], summary["unknown_lead_ids"]) == (3, ["ghost-1", "ghost-2"])
+    clean = json.loads(leadgate(*score_args(demo), "--json").stdout)
+    assert (clean["events_without_lead"], clean["unknown_lead_ids"]) == (0, [])

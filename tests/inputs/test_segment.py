@@ -69,3 +69,35 @@ def test_segment_batch_object(tmp_path: Path) -> None:
     )
     data = read_dataset(None, path, events_format="segment")
     assert data.events.num_rows == 1 and data.rejected == []
+
+
+def test_a_message_is_read_once_by_its_message_id(tmp_path: Path) -> None:
+    """As the live service stores each messageId once, a file counts it once: the first wins, the repeats
+    are counted; a message refused as malformed does not take its messageId away from a good retry."""
+    when = "2026-10-01T00:00:00Z"
+    messages = [
+        {"type": "track", "userId": "u1", "event": "Demo", "timestamp": when, "messageId": "m1"},
+        {"type": "track", "userId": "u1", "event": "Demo", "timestamp": when, "messageId": "m1"},
+        {"type": "track", "userId": "u2", "event": "Other", "timestamp": when, "messageId": "m1"},  # first wins
+        {"type": "track", "userId": "u1", "timestamp": when, "messageId": "m2"},  # no event name: rejected
+        {"type": "track", "userId": "u1", "event": "Retry", "timestamp": when, "messageId": "m2"},
+        {"type": "page", "userId": "u1", "name": "Home", "timestamp": when},  # no messageId: same content
+        {"type": "page", "userId": "u1", "name": "Home", "timestamp": when},
+        {"type": "page", "userId": "u1", "name": "Away", "timestamp": when},
+        {"type": "identify", "userId": "u1", "traits": {"title": "CEO"}, "messageId": "m3"},
+        {"type": "identify", "userId": "u1", "traits": {"title": "Intern"}, "messageId": "m3"},
+    ]
+    path = tmp_path / "segment.jsonl"
+    path.write_text("".join(json.dumps(m) + "\n" for m in messages))
+    data = read_dataset(None, path, field_types=TYPES, events_format="segment")
+    events = [(e["lead_id"], e["event"], e["message_id"]) for e in data.events.to_pylist()]
+    assert events == [
+        ("u1", "Demo", "m1"),
+        ("u1", "Retry", "m2"),
+        ("u1", "page_view", None),
+        ("u1", "page_view", None),
+    ]
+    assert [e["name"] for e in data.events.to_pylist()[2:]] == ["Home", "Away"]
+    assert data.duplicate_messages == 4
+    assert [(r.row, r.field) for r in data.rejected] == [(4, "event")]
+    assert data.leads.to_pylist()[0]["title"] == "CEO"
