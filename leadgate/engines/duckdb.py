@@ -20,6 +20,7 @@ class DuckDBEngine(Engine):
 
     def __init__(self, database: str = ":memory:", threads: int | None = None):
         self.con = duckdb.connect(database)
+        self.con.execute("SET enable_progress_bar = false")  # a library prints nothing of its own
         if threads:
             self.con.execute(f"SET threads = {int(threads)}")
         self._tables: Tables | None = None
