@@ -46,18 +46,29 @@ class ProposedRule:
     members: list[int] = field(default_factory=list)  # candidate positions it stands for
 
 
+#: What YAML reads as a line break (YAML 1.1: NEL, LS and PS too).
+BREAKS = "\n\r\x85\u2028\u2029"
+
+
 def flow(value: Any) -> str:
     """One YAML value on one line (flow style); characters YAML reads as line breaks are escaped."""
     for unicode in (True, False):
         text = yaml.safe_dump(value, default_flow_style=True, sort_keys=False, allow_unicode=unicode, width=1_000_000)
-        text = text.strip()
+        text = text.strip(" \n")  # not str.strip(): a trailing no-break space belongs to the value
         if text.endswith("\n..."):
-            text = text[: -len("\n...")].strip()
+            text = text[: -len("\n...")].strip(" \n")
         elif text.endswith("..."):
-            text = text[:-3].strip()
-        if "\n" not in text and yaml.safe_load(text) == value:
+            text = text[:-3].strip(" \n")
+        if not any(c in text for c in BREAKS) and _reads_back(text, value):
             break
     return text
+
+
+def _reads_back(text: str, value: Any) -> bool:
+    try:
+        return bool(yaml.safe_load(text) == value)
+    except yaml.YAMLError:  # e.g. a lone "=" is PyYAML's value tag
+        return False
 
 
 def _odds(weight: float) -> str:

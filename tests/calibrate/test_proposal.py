@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 import yaml
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from leadgate.calibrate import features as feat
@@ -21,10 +21,14 @@ CURRENT = Current.parse("schema: 1\nname: demo\nversion: 4\nqualify: {threshold:
 
 
 @given(st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40))
+@example("=\xa0")  # PyYAML's value tag once a trailing no-break space was stripped
+@example("a\u2028b")  # a line separator: a line break to YAML
 def test_any_value_survives_flow_yaml(value: str) -> None:
     data = {"trait": "title", "equals": value}
     assert yaml.safe_load(flow(data)) == data
     assert yaml.safe_load(flow(value)) == value
+    nested = f"fit:\n  - id: r\n    when: {flow(data)}\n    points: 1\n"  # as a proposal writes it
+    assert yaml.safe_load(nested)["fit"][0]["when"] == data
 
 
 def test_version_after() -> None:
