@@ -36,7 +36,14 @@ def _store(database: str | None, upgrade: bool = True):  # type: ignore[no-untyp
     type=float,
     help="Seconds between re-scoring everyone as of now (0: never).",
 )
-def serve(database: str | None, host: str, port: int, rescore_every: float) -> None:
+@click.option(
+    "--scorer",
+    type=click.Choice(["process", "thread"]),
+    default="process",
+    show_default=True,
+    help="Score in a process of its own (ingestion and scoring use two cores) or in a thread of the server's.",
+)
+def serve(database: str | None, host: str, port: int, rescore_every: float, scorer: str) -> None:
     """Run the HTTP service (Segment-compatible ingestion, admin API, OpenAPI docs at /docs)."""
     import uvicorn
 
@@ -44,7 +51,8 @@ def serve(database: str | None, host: str, port: int, rescore_every: float) -> N
 
     store = _store(database)
     click.echo(f"leadgate serving {store.url} on http://{host}:{port} (docs at /docs)", err=True)
-    uvicorn.run(create_app(store, rescore_every=rescore_every or None), host=host, port=port, log_level="info")
+    app = create_app(store, rescore_every=rescore_every or None, scorer_process=scorer == "process")
+    uvicorn.run(app, host=host, port=port, log_level="info")
 
 
 @click.group()

@@ -31,7 +31,8 @@ from leadgate.service.auth import Admin, ApiError, Body, authorize, error_body, 
 from leadgate.service.ingest import ingest, problems_of
 from leadgate.service.replay import NotFound, StillInvalid, list_rejected, replay
 from leadgate.service.routes_definitions import router as definitions_router
-from leadgate.service.scorer import PeriodicRescore, Scorer
+from leadgate.service.scorer import LeadScorer, PeriodicRescore, Scorer
+from leadgate.service.scorer_process import ProcessScorer
 from leadgate.service.timers import LifecycleTimer
 from leadgate.service.webhooks import DeliveryWorker
 from leadgate.store.models import ApiKey, Lead, Score
@@ -79,12 +80,16 @@ class DefinitionIn(BaseModel):
     activate: bool = False
 
 
-def create_app(store: Store, *, rescore_every: float | None = None, background: bool = True) -> FastAPI:
+def create_app(
+    store: Store, *, rescore_every: float | None = None, background: bool = True, scorer_process: bool = False
+) -> FastAPI:
     """The app over ``store``.  ``rescore_every`` seconds, everyone is re-scored as of now (decay and
     closing windows move scores too); None turns that off (``LEADGATE_RESCORE_SECONDS`` sets it for serve).
-    ``background`` runs the webhook delivery worker and the SLA / auto-recycle timer beside the scorer."""
+    ``background`` runs the webhook delivery worker and the SLA / auto-recycle timer beside the scorer.
+    ``scorer_process`` scores in a process of its own (``scorer_process.py``; a store in a file or a
+    server, not in memory), rather than in a thread of this one."""
 
-    scorer = Scorer(store)
+    scorer: LeadScorer = ProcessScorer(store.url) if scorer_process else Scorer(store)
     rescores = PeriodicRescore(store, rescore_every)
     worker = DeliveryWorker(store) if background else None
     timer = LifecycleTimer(store) if background else None

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from leadgate.service.records import flatten, in_transaction, learn_email, prefetch_domains
-from leadgate.service.scorer import Scorer
+from leadgate.service.scorer import LeadScorer
 from leadgate.service.validation import EmailProblem, check_email, is_bot
 from leadgate.store import consent
 from leadgate.store.store import IncomingEvent, Store, email_domain, normalize_email, utcnow
@@ -148,7 +148,7 @@ def ingest(
     source: str = "segment",
     actor: str = "system",
     score: bool = True,
-    scorer: Scorer | None = None,
+    scorer: LeadScorer | None = None,
 ) -> IngestResult:
     """Store a batch of messages; re-score the leads they touched under the active definition.
 

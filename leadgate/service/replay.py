@@ -12,7 +12,7 @@ from sqlalchemy import select
 from leadgate.errors import LeadgateError
 from leadgate.service.ingest import ingest, problems_of
 from leadgate.service.records import check, submit
-from leadgate.service.scorer import Scorer
+from leadgate.service.scorer import LeadScorer
 from leadgate.store.models import Rejected
 from leadgate.store.store import Store, utcnow
 
@@ -53,7 +53,12 @@ def list_rejected(store: Store, *, limit: int = 100, source: str | None = None, 
 
 
 def replay(
-    store: Store, rejected_id: int, corrected: dict[str, Any] | None = None, *, actor: str, scorer: Scorer | None = None
+    store: Store,
+    rejected_id: int,
+    corrected: dict[str, Any] | None = None,
+    *,
+    actor: str,
+    scorer: LeadScorer | None = None,
 ) -> dict[str, Any]:
     """Ingest rejected input ``rejected_id`` (or ``corrected``, its fixed version) if it is now valid."""
     with store.reader() as s:

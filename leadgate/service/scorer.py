@@ -8,7 +8,9 @@ records) the accounts' other leads with them, so ``new_mqls`` can name a colleag
 made the account qualify.  ``latencies`` keeps, per scored lead, the seconds from hand-over
 to the score being committed (what the live benchmark reports).
 
-``PeriodicRescore`` re-scores everyone as of now at an interval, inside ``leadgate serve``.
+``Scorer`` runs in a thread of the server's process; ``scorer_process.ProcessScorer`` (what ``leadgate serve``
+runs) does the same in a process of its own.  ``LeadScorer`` is what both offer.  ``PeriodicRescore``
+re-scores everyone as of now at an interval, inside ``leadgate serve``.
 """
 
 from __future__ import annotations
@@ -20,11 +22,30 @@ import time
 from collections import deque
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from leadgate.store.store import Store
 
 log = logging.getLogger("leadgate.service")
+
+
+class LeadScorer(Protocol):
+    """What ingestion hands leads to, and what the service reads of it."""
+
+    latencies: deque[float]
+    new_mqls: deque[str]
+    errors: deque[str]
+
+    def start(self) -> LeadScorer: ...
+
+    def submit(self, lead_ids: Iterable[str]) -> None: ...
+
+    @property
+    def pending(self) -> int: ...
+
+    def wait_idle(self, timeout: float = 10) -> bool: ...
+
+    def stop(self, timeout: float = 10) -> None: ...
 
 
 class Scorer:

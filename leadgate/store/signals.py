@@ -24,6 +24,12 @@ def remove(topic: str, callback: Callable[[], None]) -> None:
         _listeners[topic].remove(callback)
 
 
+def fire(topic: str) -> None:
+    """Call ``topic``'s callbacks now: a commit in another process raised it (``scorer_process.py``)."""
+    for callback in list(_listeners.get(topic, [])):
+        callback()
+
+
 def raise_after_commit(s: Session, topic: str) -> None:
     s.info.setdefault("signals", set()).add(topic)
 
@@ -31,8 +37,7 @@ def raise_after_commit(s: Session, topic: str) -> None:
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
     for topic in session.info.pop("signals", ()):
-        for callback in list(_listeners.get(topic, [])):
-            callback()
+        fire(topic)
 
 
 @event.listens_for(Session, "after_rollback")

@@ -1,5 +1,6 @@
-"""The background scorer with account roll-ups: an event from one person re-scores the colleagues of the
-same account, so a colleague whose account now qualifies becomes an MQL too."""
+"""The background scorer, in a thread or in a process of its own, with account roll-ups: an event from one
+person re-scores the colleagues of the same account, so a colleague whose account now qualifies becomes an
+MQL too."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from leadgate.service.ingest import ingest
-from leadgate.service.scorer import Scorer
+from leadgate.service.scorer import LeadScorer, Scorer
+from leadgate.service.scorer_process import ProcessScorer
 from leadgate.store.models import Lead
 from leadgate.store.store import Store
 from tests.store.conftest import ABM
@@ -24,8 +26,13 @@ def store(store_url: str) -> Iterator[Store]:
     st.engine.dispose()
 
 
-def test_an_event_from_one_person_qualifies_the_colleague(store: Store) -> None:
-    scorer = Scorer(store).start()
+def start(kind: str, store: Store) -> LeadScorer:
+    return (Scorer(store) if kind == "thread" else ProcessScorer(store.url)).start()
+
+
+@pytest.mark.parametrize("kind", ["thread", "process"])
+def test_an_event_from_one_person_qualifies_the_colleague(store: Store, kind: str) -> None:
+    scorer = start(kind, store)
     try:
         setup = [
             {"type": "group", "userId": "u1", "groupId": "acme", "messageId": "g1"},

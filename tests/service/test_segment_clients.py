@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.service.conftest import Server
+from tests.service.conftest import Server, ready_store, serving
 
 
 def journey(client: Any, user: str, anon: str) -> None:
@@ -165,3 +165,22 @@ def test_a_form_submitted_through_the_real_client_identifies_the_visitor(server:
     assert found["traits"]["email_free"] is False
     status = server.store.status()
     assert (status["leads"], status["known_leads"], status["events"]) == (1, 1, 2)
+
+
+def test_real_client_through_the_scorer_process(store_url: str) -> None:
+    """What ``leadgate serve`` runs: the scorer in a process of its own decides the same."""
+    from segment.analytics import Client
+
+    store = ready_store(store_url)
+    try:
+        with serving(store, scorer_process=True) as server:
+            errors: list[Exception] = []
+            client = Client(server.write_key, host=server.url, sync_mode=True, on_error=lambda e, _b: errors.append(e))
+            journey(client, "proc-user", "proc-anon")
+            assert errors == []
+            server.settle()
+            found = lead(server, "proc-user")
+            assert found["stage"] == "mql" and found["score"]["total"] == 110.0
+            assert list(server.app.state.scorer.new_mqls) == ["proc-user"]
+    finally:
+        store.engine.dispose()
