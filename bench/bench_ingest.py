@@ -175,6 +175,7 @@ def paced(
 
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--scorer", choices=["process", "thread"], default="process", help="leadgate serve --scorer")
     parser.add_argument("--leads", type=int, default=3000)
     parser.add_argument("--rate", type=int, default=500)
     parser.add_argument("--seconds", type=float, default=20)
@@ -200,7 +201,20 @@ def main() -> None:
     write_key, admin_key = store.create_key("bench", "write"), store.create_key("bench", "admin")
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "leadgate.cli", "serve", "--database", url, "--port", str(port), "--rescore-every", "0"],
+        [
+            sys.executable,
+            "-m",
+            "leadgate.cli",
+            "serve",
+            "--database",
+            url,
+            "--port",
+            str(port),
+            "--rescore-every",
+            "0",
+            "--scorer",
+            args.scorer,
+        ],
         stderr=(work / "server.log").open("w"),
         stdout=subprocess.DEVNULL,
     )

@@ -99,6 +99,7 @@ def pct(values: list[float], q: float) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--scorer", choices=["process", "thread"], default="process", help="leadgate serve --scorer")
     parser.add_argument("--leads", type=int, default=300)
     parser.add_argument("--rate", type=float, default=20.0, help="qualifying events per second")
     parser.add_argument("--fault-leads", type=int, default=100)
@@ -123,7 +124,20 @@ def main() -> None:
                       event_types=["mql.created", "lead.assigned", "lead.stage_changed"])  # fmt: skip
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "leadgate.cli", "serve", "--database", url, "--port", str(port), "--rescore-every", "0"],
+        [
+            sys.executable,
+            "-m",
+            "leadgate.cli",
+            "serve",
+            "--database",
+            url,
+            "--port",
+            str(port),
+            "--rescore-every",
+            "0",
+            "--scorer",
+            args.scorer,
+        ],
         stderr=(work / "server.log").open("w"),
         stdout=subprocess.DEVNULL,
     )

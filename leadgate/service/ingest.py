@@ -11,14 +11,13 @@ skew is corrected as Segment does (``event_time``).
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from leadgate.inputs.segment import message_key
 from leadgate.service.records import flatten, in_transaction, learn_email, prefetch_domains
 from leadgate.service.scorer import LeadScorer
 from leadgate.service.validation import EmailProblem, check_email, is_bot
@@ -58,13 +57,6 @@ def _time(value: Any) -> datetime | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC).replace(tzinfo=None)
-
-
-def message_id(msg: dict[str, Any]) -> str:
-    given = msg.get("messageId")
-    if isinstance(given, str) and given:
-        return given
-    return "sha256:" + hashlib.sha256(json.dumps(msg, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def problems_of(msg: Any) -> list[str]:
@@ -177,10 +169,10 @@ def ingest(
         known = store.prefetch(s, _identity_pairs(messages))
         emails = (_email_of(msg) for msg, _ in good)
         prefetch_domains(s, {d for e in emails if e and (d := email_domain(e.lower()))})
-        seen = store.seen_messages(s, (message_id(msg) for msg, event in good if event is None))
+        seen = store.seen_messages(s, (message_key(msg) for msg, event in good if event is None))
         result.touched, result.accepted, result.duplicates = set(), 0, 0
         for msg, event in good:
-            mid = message_id(msg) if event is None else ""
+            mid = message_key(msg) if event is None else ""
             if event is None and mid in seen:  # a retried identify / group / alias: not applied again
                 result.duplicates += 1
                 continue
@@ -320,7 +312,7 @@ def _event(
             props.setdefault("name", msg["name"])
     name = msg["event"] if kind == "track" else EVENT_FOR[kind]
     return IncomingEvent(
-        message_id=message_id(msg),
+        message_id=message_key(msg),
         lead_id=lead_id,
         event=str(name),
         ts=event_time(msg, sent_at, received),
