@@ -9,9 +9,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import pyarrow.compute as pc
+
 from leadgate.compiler import as_of_epoch, compile_definition
 from leadgate.compiler.checks import events_without_lead_sql
-from leadgate.compiler.query import TableNames
+from leadgate.compiler.query import TableNames, compile_rule_totals
 from leadgate.definition.loader import load_definition
 from leadgate.definition.model import Definition
 from leadgate.engines import Engine, get_engine, prepare_tables
@@ -105,8 +107,9 @@ def score(
     events file holds Segment messages, and the leads file may be left out (identify messages name them).
     ``on_step`` is told each stage as the run moves on (the CLI's progress bar): ``reading inputs`` (not
     when ``data`` is given), ``loading into ENGINE``, ``compiling``, ``scoring on ENGINE``.
-    ``check_events`` counts the events whose lead_id names no lead (``ScoreRun.events_without_lead``): one
-    more query, a join of the events to the leads.
+    ``check_events`` looks for events whose lead_id names no lead (``ScoreRun.events_without_lead``): a
+    scan comparing what each rule counts over all events with the leads' counts, and only when they differ
+    a search for such events (docs/semantics.md, "Inputs").
     """
     step = on_step or _quiet
     defn = _definition(definition)
@@ -132,7 +135,7 @@ def score(
         query = eng.score_sql(defn, t)
         step(f"scoring on {engine}")
         table = eng.run(query)
-        orphans, examples = _events_without_lead(eng) if check_events else (0, [])
+        orphans, examples = _events_without_lead(eng, defn, t, table) if check_events else (0, [])
     return ScoreRun(
         definition=defn,
         as_of=t,
@@ -149,12 +152,31 @@ def _quiet(_step: str) -> None:
     pass
 
 
-def _events_without_lead(eng: Engine) -> tuple[int, list[str]]:
-    """How many loaded events name no loaded lead, and a few of those lead ids."""
+def _events_without_lead(eng: Engine, defn: Definition, t: float, table: ScoreTable) -> tuple[int, list[str]]:
+    """How many loaded events name no loaded lead, and a few of those lead ids.  First the cheap test: the
+    events each rule counts over the whole table equal the sum of the leads' counts unless a counted event
+    names no lead (or a lead created after T); only then are such events looked for outright."""
+    if _rule_totals_agree(eng, defn, t, table):
+        return 0, []
     rows = eng.fetch(events_without_lead_sql(eng.dialect))
     if not rows:
         return 0, []
     return int(rows[0]["events"]), [str(r["lead_id"]) for r in rows]
+
+
+def _rule_totals_agree(eng: Engine, defn: Definition, t: float, table: ScoreTable) -> bool:
+    if not defn.engagement:
+        return False
+    totals = eng.fetch(compile_rule_totals(defn, dialect=eng.dialect, as_of=t).sql())[0]
+    counts = {rule_id: column for rule_id, column, _ in table.query.layout.rules}
+    for i, rule in enumerate(defn.engagement):
+        column = counts.get(rule.id)
+        if column is None or column not in table.table.column_names:
+            return False
+        scored = pc.sum(table.table[column]).as_py() or 0
+        if round(float(totals[f"r{i}"] or 0)) != round(float(scored)):
+            return False
+    return True
 
 
 def _path(p: str | Path | None) -> Path | None:

@@ -64,6 +64,40 @@ def test_events_without_a_lead_are_counted_with_examples(files: dict[str, Path],
     assert sorted(s.lead_id for s in run.scores) == ["a", "b"]
 
 
+@pytest.mark.parametrize("engine", ["sqlite", "duckdb"])
+def test_the_full_search_runs_only_when_a_counted_event_names_no_lead(
+    tmp_path: Path, engine: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from leadgate import api
+
+    searches: list[str] = []
+    search = api.events_without_lead_sql
+    monkeypatch.setattr(api, "events_without_lead_sql", lambda *a, **k: searches.append("full") or search(*a, **k))
+    leads = write(
+        tmp_path / "leads.csv", "lead_id,email,created_at\na,a@acme.io,\nlate,l@acme.io,2026-12-01T00:00:00Z\n"
+    )
+    quiet = write(
+        tmp_path / "quiet.csv",
+        "lead_id,event,ts,path\n"
+        "a,demo_requested,2026-10-30T00:00:00Z,\n"
+        "ghost,page_view,2026-10-30T00:00:00Z,/blog\n",  # no rule counts a blog visit: nothing lost
+    )
+    run = leadgate.score(DEFINITION, leads=leads, events=quiet, as_of=AS_OF, engine=engine)
+    assert (run.events_without_lead, searches) == (0, [])
+    late = write(tmp_path / "late.csv", "lead_id,event,ts,path\nlate,demo_requested,2026-10-30T00:00:00Z,\n")
+    run = leadgate.score(DEFINITION, leads=leads, events=late, as_of=AS_OF, engine=engine)
+    assert (run.events_without_lead, searches) == (0, ["full"])  # a lead created after T: searched, none lost
+    searches.clear()
+    lost = write(
+        tmp_path / "lost.csv",
+        "lead_id,event,ts,path\n"
+        "ghost,page_view,2026-10-30T00:00:00Z,/blog\n"
+        "ghost,demo_requested,2026-10-30T00:00:00Z,\n",
+    )
+    run = leadgate.score(DEFINITION, leads=leads, events=lost, as_of=AS_OF, engine=engine)
+    assert (run.events_without_lead, run.unknown_lead_ids, searches) == (2, ["ghost"], ["full"])
+
+
 def test_events_without_a_lead_are_counted_when_duckdb_reads_parquet_in_place(
     files: dict[str, Path], tmp_path: Path
 ) -> None:

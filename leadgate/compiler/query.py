@@ -473,6 +473,28 @@ def compile_template(defn: Definition, *, dialect: str, tables: TableNames | Non
     )
 
 
+def compile_rule_totals(
+    defn: Definition,
+    *,
+    dialect: str = "duckdb",
+    as_of: datetime | float | str | None = None,
+    tables: TableNames | None = None,
+) -> CompiledQuery:
+    """One row: for each engagement rule (column ``r<i>``, in definition order), how many events up to T it
+    counts over the whole events table, whichever lead they name.  The scoring query counts the same per
+    lead, so the two agree unless some counted event names no lead (``compiler/checks.py``): a scan without
+    a join or a grouping, far cheaper than looking for such events outright."""
+    t = as_of_epoch(as_of)
+    names = tables or TableNames()
+    c = _Compiler(defn, dialect, t, names)
+    sums = [
+        exp.alias_(exp.Sum(this=flag(c.match(rule.match))), f"r{i}", quoted=True)
+        for i, rule in enumerate(defn.engagement)
+    ]
+    tree = exp.select(*(sums or [exp.alias_(num(0), "none", quoted=True)])).from_(c.ev().subquery("ev"))
+    return CompiledQuery(definition=defn, dialect=dialect, as_of=t, tree=tree, layout=Layout(), tables=names)
+
+
 def _kind(defn: Definition, group: str) -> str:
     return "fit" if any(r.group == group for r in defn.fit) else "engagement"
 

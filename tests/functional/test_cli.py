@@ -313,8 +313,8 @@ def tally_matrix(rows: list[dict[str, object]]) -> dict[str, int]:
 def test_events_of_unknown_leads_are_reported(demo: Path, tmp_path: Path) -> None:
     events = tmp_path / "events.csv"
     text = (demo / "events.csv").read_text()
-    ghosts = '"ghost-2","page_view","2026-10-01T00:00:00Z",,"/pricing",,,,,,\n' * 2
-    ghosts += '"ghost-1","demo_request","2026-10-01T00:00:00Z",,,,,,,,\n'
+    ghosts = '"ghost-2","page_view","2026-10-20T00:00:00Z",,"/pricing",,,,,,\n' * 2  # counted by pricing_3x
+    ghosts += '"ghost-1","demo_request","2026-10-01T00:00:00Z",,,,,,,,\n'  # counted by no rule, found with them
     events.write_text(text + ghosts)
     args = score_args(demo)
     args[args.index(demo / "events.csv")] = events
