@@ -163,7 +163,7 @@ def main() -> None:
         for i in range(0, len(users), 50):
             send([m for u in users[i : i + 50] for m in warmup_messages(u)])
         settle()
-        time.sleep(1.0)  # the warm-up's stage changes are delivered
+        undelivered(store, wait=60)  # the warm-up's own webhooks delivered: latency is measured behind no backlog
         print(f"latency: {args.leads} leads qualify at {args.rate:g}/s", flush=True)
         sent_at: dict[str, float] = {}
         t0 = time.perf_counter()
@@ -265,6 +265,21 @@ def standardwebhooks_secret() -> str:
     from leadgate.store.outbox import new_secret
 
     return new_secret()
+
+
+def undelivered(store: Any, wait: float) -> int:
+    """Deliveries not yet delivered, waiting up to ``wait`` seconds for there to be none."""
+    from sqlalchemy import func, select
+
+    from leadgate.store.models_lifecycle import WebhookDelivery
+
+    deadline = time.monotonic() + wait
+    while True:
+        with store.reader() as s:
+            left = int(s.scalar(select(func.count()).where(WebhookDelivery.status == "pending")) or 0)
+        if not left or time.monotonic() >= deadline:
+            return left
+        time.sleep(0.05)
 
 
 def written_deliveries(store: Any, leads: list[str]) -> dict[str, list[tuple[str, datetime]]]:

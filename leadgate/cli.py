@@ -131,6 +131,11 @@ def compile_(
 )
 @click.option("--rejects", type=click.Path(dir_okay=False, path_type=Path), help="Write rejected input rows here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option(
+    "--skip-event-check",
+    is_flag=True,
+    help="Do not look for events whose lead_id names no lead (one scan of the events; on by default).",
+)
 @reports_errors
 def score(
     definition: Path,
@@ -144,6 +149,7 @@ def score(
     out_path: Path | None,
     rejects: Path | None,
     as_json: bool,
+    skip_event_check: bool,
 ) -> None:
     """Score leads with a definition and print a summary."""
     from leadgate.outputs import write_scores
@@ -163,6 +169,7 @@ def score(
             as_of=as_of,
             engine=engine,
             on_step=step,
+            check_events=not skip_event_check,
         )
         if out_path:
             step(f"writing {out_path}")

@@ -326,3 +326,5 @@ def test_events_of_unknown_leads_are_reported(demo: Path, tmp_path: Path) -> Non
     assert (summary["events_without_lead"], summary["unknown_lead_ids"]) == (3, ["ghost-1", "ghost-2"])
     clean = json.loads(leadgate(*score_args(demo), "--json").stdout)
     assert (clean["events_without_lead"], clean["unknown_lead_ids"]) == (0, [])
+    skipped = leadgate(*args, "--json", "--skip-event-check")
+    assert json.loads(skipped.stdout)["events_without_lead"] == 0 and "name a lead_id" not in skipped.stderr
