@@ -17,8 +17,6 @@ import argparse
 import json
 import os
 import platform
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -32,14 +30,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from live_server import serving  # noqa: E402
+
 ROOT = HERE.parent
 DEFINITION = ROOT / "examples" / "classic.yaml"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def iso(value: datetime) -> str:
@@ -199,33 +194,8 @@ def main() -> None:
     version = store.push_definition(DEFINITION.read_text(), author="bench")
     store.activate(version.id, actor="bench")
     write_key, admin_key = store.create_key("bench", "write"), store.create_key("bench", "admin")
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "leadgate.cli",
-            "serve",
-            "--database",
-            url,
-            "--port",
-            str(port),
-            "--rescore-every",
-            "0",
-            "--scorer",
-            args.scorer,
-        ],
-        stderr=(work / "server.log").open("w"),
-        stdout=subprocess.DEVNULL,
-    )
-    client = Client(f"http://127.0.0.1:{port}", write_key, admin_key)
-    try:
-        for _ in range(200):
-            try:
-                if client.write.get("/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.05)
+    with serving(url, args.scorer, work / "server.log") as base:
+        client = Client(base, write_key, admin_key)
         people_a, tracks_a, n_a = messages_for(work / "a", "a-")
         people_b, tracks_b, _ = messages_for(work / "b", "b-")
         print(f"throughput: {len(tracks_a):,} events of {args.leads:,} leads", flush=True)
@@ -237,12 +207,6 @@ def main() -> None:
         as_of = datetime.now(UTC)
         stored_events = store.status()["events"]
         errors = client.metrics()["errors"]
-    finally:
-        server.terminate()
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            server.kill()
     with store.reader() as s:  # the decisions the real-time scorer committed while events arrived
         decided = sorted(
             lead_id[2:] for lead_id in s.scalars(select(Lead.id).where(Lead.stage == "mql")) if lead_id.startswith("a-")

@@ -20,11 +20,10 @@ Results go to bench/results/webhooks.{md,json}.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -39,13 +38,10 @@ import standardwebhooks
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+from live_server import serving  # noqa: E402
+
 EXAMPLES = ROOT / "examples"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def warmup_messages(user: str) -> list[dict[str, Any]]:
@@ -122,27 +118,10 @@ def main() -> None:
     receiver.http.start()
     subscriptions.add(store, name="bench", url=receiver.http.url, secret=secret, actor="bench",
                       event_types=["mql.created", "lead.assigned", "lead.stage_changed"])  # fmt: skip
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "leadgate.cli",
-            "serve",
-            "--database",
-            url,
-            "--port",
-            str(port),
-            "--rescore-every",
-            "0",
-            "--scorer",
-            args.scorer,
-        ],
-        stderr=(work / "server.log").open("w"),
-        stdout=subprocess.DEVNULL,
-    )
-    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", auth=(write_key, ""), timeout=60)
-    admin = httpx.Client(base_url=f"http://127.0.0.1:{port}", auth=(admin_key, ""), timeout=60)
+    stack = contextlib.ExitStack()
+    base = stack.enter_context(serving(url, args.scorer, work / "server.log"))
+    client = httpx.Client(base_url=base, auth=(write_key, ""), timeout=60)
+    admin = httpx.Client(base_url=base, auth=(admin_key, ""), timeout=60)
 
     def send(batch: list[dict[str, Any]]) -> None:
         client.post("/v1/batch", json={"batch": batch}).raise_for_status()
@@ -152,12 +131,6 @@ def main() -> None:
             time.sleep(0.05)
 
     try:
-        for _ in range(200):
-            try:
-                if client.get("/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.05)
         # 1. latency
         users = [f"lat-{i:05d}" for i in range(args.leads)]
         for i in range(0, len(users), 50):
@@ -239,11 +212,7 @@ def main() -> None:
         }
         print(f"  {fault}", flush=True)
     finally:
-        server.terminate()
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stack.close()
         receiver.http.stop()
     report = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
