@@ -170,10 +170,7 @@ def _rule_totals_agree(eng: Engine, defn: Definition, t: float, table: ScoreTabl
     totals = eng.fetch(compile_rule_totals(defn, dialect=eng.dialect, as_of=t).sql())[0]
     counts = {rule_id: column for rule_id, column, _ in table.query.layout.rules}
     for i, rule in enumerate(defn.engagement):
-        column = counts.get(rule.id)
-        if column is None or column not in table.table.column_names:
-            return False
-        scored = pc.sum(table.table[column]).as_py() or 0
+        scored = pc.sum(table.table[counts[rule.id]]).as_py() or 0
         if round(float(totals[f"r{i}"] or 0)) != round(float(scored)):
             return False
     return True

@@ -100,14 +100,6 @@ def keep_rejected(store: Store, source: str, body: Body, problem: str, kind: str
         store.reject(s, source, {k: v for k, v in payload.items() if k != "writeKey"}, [problem])
 
 
-async def json_body(request: Request) -> Any:
-    """The body as JSON, or a 400 (``bad_gzip``, ``bad_json``)."""
-    body = await read_body(request)
-    if body.error is not None:
-        raise body.error
-    return body.value
-
-
 def authorize(request: Request, body: dict[str, Any] | None, scope: str) -> ApiKey:
     """The request's API key, if it is valid and may ``scope`` (admin keys may do anything)."""
     store: Store = request.app.state.store

@@ -149,7 +149,7 @@ def ingest(
     result = IngestResult()
     received = utcnow()
     batch_sent = _time(sent_at) if isinstance(sent_at, str) else None
-    good: list[tuple[dict[str, Any], IncomingEvent | None]] = []
+    good: list[tuple[dict[str, Any], IncomingEvent | None, str]] = []  # message, its event, its message id
     bad: list[tuple[dict[str, Any], list[str]]] = []
     for index, msg in enumerate(messages):
         problems = problems_of(msg)
@@ -159,7 +159,7 @@ def ingest(
             bad.append((msg if isinstance(msg, dict) else {"message": msg}, problems))
             continue
         event = _event(msg, "", batch_sent, received, source) if msg["type"] in EVENT_TYPES else None
-        good.append((msg, event))
+        good.append((msg, event, event.message_id if event is not None else message_key(msg)))
 
     def write(s: Session) -> None:
         for payload, problems in bad:
@@ -167,12 +167,11 @@ def ingest(
         pending: list[IncomingEvent] = []
         kept: list[dict[str, Any]] = []
         known = store.prefetch(s, _identity_pairs(messages))
-        emails = (_email_of(msg) for msg, _ in good)
+        emails = (_email_of(msg) for msg, _, _ in good)
         prefetch_domains(s, {d for e in emails if e and (d := email_domain(e.lower()))})
-        seen = store.seen_messages(s, (message_key(msg) for msg, event in good if event is None))
+        seen = store.seen_messages(s, (mid for _, event, mid in good if event is None))
         result.touched, result.accepted, result.duplicates = set(), 0, 0
-        for msg, event in good:
-            mid = message_key(msg) if event is None else ""
+        for msg, event, mid in good:
             if event is None and mid in seen:  # a retried identify / group / alias: not applied again
                 result.duplicates += 1
                 continue

@@ -294,13 +294,11 @@ class Store:
         now = utcnow()
         fresh: list[IncomingEvent] = []
         rows: list[dict[str, Any]] = []
-        merged: dict[str, str] = s.info.get("merged", {})
         for e in events:
             if e.message_id in seen:
                 continue
             seen.add(e.message_id)
-            while e.lead_id in merged:  # its lead merged into another after it was resolved (same transaction)
-                e.lead_id = merged[e.lead_id]
+            e.lead_id = _survivor(s, e.lead_id)
             fresh.append(e)
             rows.append({
                 "message_id": e.message_id, "lead_id": e.lead_id, "event": e.event, "ts": e.ts,
@@ -328,13 +326,7 @@ class Store:
         ``received_at``, ``source``, ``payload``), in one bulk insert; one racing in from another
         transaction with the same message id is skipped."""
         if rows:
-            merged: dict[str, str] = s.info.get("merged", {})
-            kept = []
-            for row in rows:
-                lead_id = row["lead_id"]
-                while lead_id in merged:  # merged into another after it was resolved (same transaction)
-                    lead_id = merged[lead_id]
-                kept.append({**row, "lead_id": lead_id})
+            kept = [{**row, "lead_id": _survivor(s, row["lead_id"])} for row in rows]
             s.flush()  # leads created in this transaction first
             insert = sqlite_insert if self.dialect == "sqlite" else pg_insert
             s.execute(insert(_table(Message)).on_conflict_do_nothing(index_elements=["message_id"]), kept)
@@ -597,3 +589,12 @@ class Store:
         """Counts and times of what is in the store (``status.py``)."""
         with self.reader() as s:
             return status_report(s, self.url)
+
+
+def _survivor(s: Session, lead_id: str) -> str:
+    """The lead ``lead_id`` stands for now: a lead merged into another earlier in this transaction (after
+    the message naming it was resolved) is followed to its survivor."""
+    merged: dict[str, str] = s.info.get("merged", {})
+    while lead_id in merged:
+        lead_id = merged[lead_id]
+    return lead_id
